@@ -1,0 +1,29 @@
+#pragma once
+// Builds Settings from every source, later wins: defaults → config file (-c, or ./gthreadd.ini
+// / ./gunicorn.conf.py) → GTHREADD_CMD_ARGS (else GUNICORN_CMD_ARGS) → command line (CLI11).
+#include <stdexcept>
+#include <string>
+
+#include "gthreadd/config/settings.hpp"
+
+namespace gthreadd::config {
+
+// A bad value or unknown option; what() names the setting and the accepted form.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ParseOutcome {
+  enum class Action { Run, Exit };  // Exit: --help / --version already printed
+  Action action = Action::Run;
+  int exit_code = 0;
+  Settings settings;
+};
+
+// Throws ConfigError (exit code 2 in main, with the message on stderr).
+ParseOutcome parse_settings(int argc, const char* const* argv);
+
+// --print-config: "name = value" lines for every setting, sorted by name (gunicorn style).
+std::string format_settings(const Settings& settings);
+
+}  // namespace gthreadd::config

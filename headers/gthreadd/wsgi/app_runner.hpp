@@ -1,0 +1,42 @@
+#pragma once
+// Runs one request through the WSGI app (PEP 3333) on a pool thread: takes the GIL once,
+// builds environ from the per-worker template, calls the app, validates what it returns,
+// frames and writes the response, calls result.close(), releases the GIL.
+#include <memory>
+
+#include "gthreadd/config/settings.hpp"
+#include "gthreadd/http/request.hpp"
+#include "gthreadd/http/request_body.hpp"
+#include "gthreadd/wsgi/peer_info.hpp"
+#include "gthreadd/wsgi/response_writer.hpp"
+
+namespace gthreadd::wsgi {
+
+struct RequestOutcome {
+  bool keep_alive = false;   // false: the worker closes the connection after this response
+  int status = 0;            // status sent (0 if nothing was sent)
+  std::uint64_t body_bytes = 0;
+};
+
+class AppRunner {
+ public:
+  // Loads the app named by settings.app (the interpreter must be up; called with the GIL
+  // held by the worker's main thread at boot). Throws AppLoadError with a message naming
+  // the module/attribute that failed.
+  explicit AppRunner(const config::Settings& settings);
+  ~AppRunner();
+  AppRunner(const AppRunner&) = delete;
+  AppRunner& operator=(const AppRunner&) = delete;
+
+  // Called on a pool thread that does NOT hold the GIL. Each pool thread gets one Python
+  // thread state for its whole life on first use (threading.local survives requests).
+  // `request.keep_alive` is the client's wish; the outcome may say close anyway.
+  RequestOutcome handle(const http::Request& request, http::RequestBody& body,
+                        const PeerInfo& peer, ResponseWriter& writer);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gthreadd::wsgi
