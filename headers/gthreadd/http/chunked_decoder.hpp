@@ -2,6 +2,7 @@
 // Incremental decoder for Transfer-Encoding: chunked request bodies (RFC 9112 §7.1).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "gthreadd/http/request_body.hpp"
@@ -32,13 +33,15 @@ class ChunkedDecoder {
   static constexpr std::size_t kMaxTrailerBytes = 8192;   // whole trailer section
 
  private:
-  // Implementation-defined state machine fields.
-  enum class State { Size, Data, DataCr, DataLf, Trailer, Finished };
+  enum class State { Size, Data, DataCr, DataLf, Trailer, Finished, Failed };
+  Result fail(std::size_t consumed, int status, std::string_view reason) noexcept;
+  Result on_size_line(std::string_view line, std::size_t consumed);
+  Result on_trailer_line(std::string_view line, std::size_t consumed);
+
   State state_ = State::Size;
   std::uint64_t body_limit_;
-  std::uint64_t remaining_ = 0;
-  std::uint64_t total_ = 0;
-  std::size_t line_bytes_ = 0;
+  std::uint64_t remaining_ = 0;     // bytes left in the current chunk
+  std::uint64_t total_ = 0;         // decoded bytes so far, against body_limit_
   std::size_t trailer_bytes_ = 0;
   int error_status_ = 400;
   std::string_view error_reason_;

@@ -1,0 +1,95 @@
+#include "gthreadd/http/request_body.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+namespace gthreadd::http {
+
+namespace {
+
+// An unlinked file: nothing is left behind if the worker dies mid-upload.
+core::UniqueFd open_spill_file(const std::string& dir) {
+  int fd = -1;
+#ifdef O_TMPFILE
+  fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return core::UniqueFd(fd);
+  // Some filesystems (and older kernels) lack O_TMPFILE: fall back to mkstemp + unlink.
+#endif
+  std::string path = dir + "/gthreadd-body-XXXXXX";
+  fd = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) return {};
+  ::unlink(path.c_str());
+  return core::UniqueFd(fd);
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+RequestBody::RequestBody(std::string spill_dir, std::size_t memory_limit)
+    : spill_dir_(std::move(spill_dir)), memory_limit_(memory_limit) {}
+
+bool RequestBody::append(std::string_view bytes) {
+  if (bytes.empty()) return true;
+  if (!file_.valid() && memory_.size() + bytes.size() > memory_limit_) {
+    file_ = open_spill_file(spill_dir_);
+    if (!file_.valid() || !write_all(file_.get(), memory_)) {
+      file_.reset();
+      return false;
+    }
+    memory_.clear();
+  }
+  if (file_.valid()) {
+    // The file is append-only while the loop fills it, so the offset is always size_.
+    if (!write_all(file_.get(), bytes)) return false;
+  } else {
+    memory_.append(bytes);
+  }
+  size_ += bytes.size();
+  return true;
+}
+
+std::size_t RequestBody::read(std::uint64_t offset, char* dst, std::size_t n) const {
+  if (offset >= size_) return 0;
+  if (n > size_ - offset) n = static_cast<std::size_t>(size_ - offset);
+  if (!file_.valid()) {
+    std::memcpy(dst, memory_.data() + offset, n);
+    return n;
+  }
+  // pread leaves the file offset alone, so reading never disturbs an append.
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::pread(file_.get(), dst + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (r == 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  return done;
+}
+
+void RequestBody::clear() {
+  file_.reset();
+  memory_.clear();
+  size_ = 0;
+}
+
+}  // namespace gthreadd::http

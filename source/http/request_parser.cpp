@@ -1,0 +1,378 @@
+#include "gthreadd/http/request_parser.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "gthreadd/http/char_class.hpp"
+
+namespace gthreadd::http {
+
+namespace {
+
+// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+// A few cover clients that send an extra CRLF after a body; more is an attack or garbage.
+constexpr std::size_t kMaxLeadingEmptyLines = 4;
+
+// RFC 3986 §2: unreserved / reserved / "%". Anything else in a request-target (controls,
+// SP, DEL, obs-text, and `"<>\^`{|}`) is rejected rather than guessed at.
+constexpr std::array<bool, 256> make_target_table() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (unsigned char c : std::string_view("-._~:/?#[]@!$&'()*+,;=%")) t[c] = true;
+  return t;
+}
+constexpr auto kTargetChar = make_target_table();
+
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Content-Length = 1*DIGIT (RFC 9110 §8.6); no sign, no spaces, no list, no overflow.
+bool parse_content_length(std::string_view s, std::uint64_t& out) noexcept {
+  if (s.empty()) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return false;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  out = v;
+  return true;
+}
+
+// Calls fn(element) for each element of a #list (RFC 9110 §5.6.1), OWS trimmed.
+template <typename Fn>
+void for_each_list_element(std::string_view value, Fn&& fn) {
+  while (true) {
+    const auto comma = value.find(',');
+    fn(trim_ows(value.substr(0, comma)));
+    if (comma == std::string_view::npos) return;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+bool is_known_coding(std::string_view c) noexcept {
+  // Registered codings we pass through undecoded ahead of chunked, as gunicorn 23 does.
+  return iequals(c, "gzip") || iequals(c, "x-gzip") || iequals(c, "deflate") ||
+         iequals(c, "compress") || iequals(c, "x-compress");
+}
+
+}  // namespace
+
+void RequestParser::reset() noexcept {
+  error_ = {};
+  state_ = ParseStatus::Incomplete;
+  scanned_ = searched_ = request_start_ = empty_lines_ = fields_seen_ = 0;
+  request_line_done_ = last_field_dropped_ = false;
+  fields_.clear();  // keeps capacity
+  folded_.clear();
+  method_len_ = target_off_ = target_len_ = 0;
+  path_off_ = path_len_ = query_off_ = query_len_ = 0;
+  path_is_root_ = false;
+  version_minor_ = 1;
+}
+
+ParseStatus RequestParser::fail(int status, std::string_view reason) noexcept {
+  error_.status = status;
+  error_.reason = reason;
+  state_ = ParseStatus::Error;
+  return state_;
+}
+
+ParseStatus RequestParser::parse(std::string_view buffer, Request& out) {
+  if (state_ != ParseStatus::Incomplete) return state_;
+  const char* data = buffer.data();
+  while (true) {
+    const std::size_t from = searched_ > scanned_ ? searched_ : scanned_;
+    const void* nl = from < buffer.size() ? std::memchr(data + from, '\n', buffer.size() - from) : nullptr;
+    if (nl == nullptr) {
+      searched_ = buffer.size();
+      return check_partial_line(buffer, scanned_);
+    }
+    const auto lf = static_cast<std::size_t>(static_cast<const char*>(nl) - data);
+    const std::size_t line_start = scanned_;
+    searched_ = scanned_ = lf + 1;
+    // RFC 9112 §2.2: we accept only CRLF; a bare LF is how smuggling parsers disagree.
+    if (lf == line_start || data[lf - 1] != '\r') return fail(400, "bare LF in request head");
+    const std::string_view line(data + line_start, lf - 1 - line_start);
+
+    if (!request_line_done_) {
+      if (line.empty()) {
+        if (++empty_lines_ > kMaxLeadingEmptyLines) return fail(400, "too many empty lines before request");
+        request_start_ = scanned_;
+        continue;
+      }
+      if (line.size() > limits_.request_line) return fail(414, "request line too long");
+      if (!parse_request_line(line, line_start)) return state_;
+      request_line_done_ = true;
+      continue;
+    }
+    if (line.empty()) {
+      if (!finish(buffer, out)) return state_;
+      out.head_length = scanned_;
+      state_ = ParseStatus::Complete;
+      return state_;
+    }
+    if (line.size() > limits_.field_size) return fail(431, "header field too long");
+    if (!parse_field_line(buffer, line, line_start)) return state_;
+  }
+}
+
+// Limits are enforced on the line still being received, so a client cannot make us buffer
+// more than the limit before we answer (the CR of the CRLF may still be pending).
+ParseStatus RequestParser::check_partial_line(std::string_view buffer, std::size_t line_start) {
+  const std::size_t pending = buffer.size() - line_start;
+  const std::size_t limit = request_line_done_ ? limits_.field_size : limits_.request_line;
+  const bool over = pending > limit && (pending - limit > 1 || buffer.back() != '\r');
+  if (!over) return ParseStatus::Incomplete;
+  return request_line_done_ ? fail(431, "header field too long") : fail(414, "request line too long");
+}
+
+// request-line = method SP request-target SP HTTP-version (RFC 9112 §3), single SPs only.
+bool RequestParser::parse_request_line(std::string_view line, std::size_t off) {
+  const auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return fail(400, "malformed request line"), false;
+  const std::string_view method = line.substr(0, sp1);
+  if (!is_token(method)) return fail(400, "invalid method"), false;
+  if (!limits_.permit_unconventional_method) {
+    // gunicorn's default: 3-20 characters, no lower case and no '#' (all IANA methods fit).
+    if (method.size() < 3 || method.size() > 20) return fail(400, "unconventional method"), false;
+    for (char c : method)
+      if ((c >= 'a' && c <= 'z') || c == '#') return fail(400, "unconventional method"), false;
+  }
+  const auto sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return fail(400, "malformed request line"), false;
+  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const std::string_view version = line.substr(sp2 + 1);
+  method_len_ = method.size();
+  target_off_ = off + sp1 + 1;
+  target_len_ = target.size();
+  if (target.empty()) return fail(400, "malformed request line"), false;
+  for (unsigned char c : target)
+    if (!kTargetChar[c]) return fail(400, "invalid character in request target"), false;
+
+  // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3); well-formed but not 1.x → 505.
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !is_digit(version[5]) ||
+      version[6] != '.' || !is_digit(version[7]))
+    return fail(400, "malformed HTTP version"), false;
+  if (version[5] != '1' || (version[7] != '0' && version[7] != '1'))
+    return fail(505, "unsupported HTTP version"), false;
+  version_minor_ = version[7] - '0';
+  return parse_target(method, target, target_off_);
+}
+
+// RFC 9112 §3.2: origin-form for everything; absolute-form too (proxies may send it);
+// authority-form only for CONNECT, asterisk-form only for OPTIONS.
+bool RequestParser::parse_target(std::string_view method, std::string_view target, std::size_t off) {
+  const bool connect = method == "CONNECT";
+  std::size_t path_start = 0;
+  if (target == "*") {
+    if (method != "OPTIONS") return fail(400, "asterisk-form target outside OPTIONS"), false;
+    path_off_ = off;
+    path_len_ = 1;
+    return true;
+  }
+  if (connect) {
+    // authority-form = uri-host ":" port
+    const auto colon = target.rfind(':');
+    if (colon == 0 || colon == std::string_view::npos || colon + 1 == target.size())
+      return fail(400, "invalid CONNECT target"), false;
+    for (char c : target.substr(colon + 1))
+      if (!is_digit(c)) return fail(400, "invalid CONNECT target"), false;
+    for (char c : target.substr(0, colon))
+      if (c == '/' || c == '?' || c == '#' || c == '@') return fail(400, "invalid CONNECT target"), false;
+    return true;  // no path or query
+  }
+  if (target.front() != '/') {
+    // absolute-form: only the http(s) schemes make sense for a WSGI server.
+    const auto sep = target.find("://");
+    if (sep == std::string_view::npos) return fail(400, "invalid request target"), false;
+    const std::string_view scheme = target.substr(0, sep);
+    if (!iequals(scheme, "http") && !iequals(scheme, "https")) return fail(400, "invalid request target"), false;
+    std::size_t i = sep + 3;
+    const std::size_t authority_start = i;
+    while (i < target.size() && target[i] != '/' && target[i] != '?' && target[i] != '#') ++i;
+    if (i == authority_start) return fail(400, "absolute-form target without authority"), false;
+    path_start = i;
+  }
+  std::size_t i = path_start;
+  while (i < target.size() && target[i] != '?' && target[i] != '#') ++i;
+  path_off_ = off + path_start;
+  path_len_ = i - path_start;
+  path_is_root_ = path_len_ == 0;  // "http://h?q" means "/?q" (RFC 9112 §3.2.2)
+  if (i < target.size() && target[i] == '?') {
+    const std::size_t q = i + 1;
+    std::size_t e = q;
+    while (e < target.size() && target[e] != '#') ++e;  // a fragment is not part of the query
+    query_off_ = off + q;
+    query_len_ = e - q;
+  }
+  return true;
+}
+
+// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5).
+bool RequestParser::parse_field_line(std::string_view buffer, std::string_view line, std::size_t off) {
+  if (is_ows(line.front())) {
+    // RFC 9112 §2.2: whitespace before the first field would hide it; reject. Later it is
+    // obs-fold (§5.2), which we reject unless the operator allowed it.
+    if (fields_seen_ == 0) return fail(400, "whitespace before first header field"), false;
+    if (!limits_.permit_obsolete_folding) return fail(400, "obsolete line folding"), false;
+    return fold_line(buffer, line);
+  }
+  if (++fields_seen_ > limits_.fields) return fail(431, "too many header fields"), false;
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return fail(400, "header field without colon"), false;
+  std::string_view name = line.substr(0, colon);
+  if (limits_.strip_header_spaces)
+    while (!name.empty() && is_ows(name.back())) name.remove_suffix(1);
+  if (name.empty()) return fail(400, "empty header field name"), false;
+  bool underscore = false;
+  for (unsigned char c : name) {
+    if (!is_tchar(c))
+      return fail(400, is_ows(static_cast<char>(c)) ? "whitespace before colon" : "invalid header field name"), false;
+    underscore |= c == '_';
+  }
+  const std::string_view raw_value = line.substr(colon + 1);
+  for (unsigned char c : raw_value)
+    if (!is_field_value_char(c)) return fail(400, "invalid character in header field value"), false;
+  // A name with '_' would become the same WSGI key as its '-' twin (X_Forwarded_For vs
+  // X-Forwarded-For); drop it so it cannot spoof one, as gunicorn does.
+  last_field_dropped_ = underscore;
+  if (underscore) return true;
+  const std::string_view value = trim_ows(raw_value);
+  const std::size_t value_off = value.empty() ? off + line.size() : static_cast<std::size_t>(value.data() - buffer.data());
+  fields_.push_back({off, name.size(), value_off, value.size(), false});
+  return true;
+}
+
+// Only with permit_obsolete_folding: RFC 9112 §5.2 lets a server replace each obs-fold with SP.
+// The buffer is read-only, so the joined value lives in folded_.
+bool RequestParser::fold_line(std::string_view buffer, std::string_view line) {
+  for (unsigned char c : line)
+    if (!is_field_value_char(c)) return fail(400, "invalid character in header field value"), false;
+  if (last_field_dropped_) return true;
+  FieldOffsets& f = fields_.back();
+  if (!f.folded) {
+    const std::size_t start = folded_.size();
+    folded_.append(buffer.substr(f.value_off, f.value_len));
+    f.value_off = start;
+    f.folded = true;
+  }
+  const std::string_view more = trim_ows(line);
+  if (!more.empty()) {
+    if (f.value_len != 0) {
+      folded_.push_back(' ');
+      ++f.value_len;
+    }
+    folded_.append(more);
+    f.value_len += more.size();
+  }
+  if (f.name_len + 1 + f.value_len > limits_.field_size) return fail(431, "header field too long"), false;
+  return true;
+}
+
+// RFC 9112 §6.1 and §7: Transfer-Encoding is a list whose last coding must be chunked,
+// chunked exactly once; unknown codings are 501, anything unparseable is 400.
+bool RequestParser::apply_transfer_encoding(std::string_view value, bool& chunked) {
+  bool ok = true;
+  for_each_list_element(value, [&](std::string_view coding) {
+    if (!ok) return;
+    if (!is_token(coding)) {  // also catches empty elements and non-ASCII padding
+      ok = false;
+      fail(400, "invalid Transfer-Encoding");
+    } else if (iequals(coding, "chunked")) {
+      if (chunked) ok = false, fail(400, "chunked applied twice");
+      chunked = true;
+    } else if (chunked) {
+      ok = false;
+      fail(400, "Transfer-Encoding does not end with chunked");
+    } else if (!is_known_coding(coding)) {
+      ok = false;
+      fail(501, "unsupported transfer coding");
+    }
+  });
+  return ok;
+}
+
+bool RequestParser::finish(std::string_view buffer, Request& out) {
+  out.clear();
+  out.method = buffer.substr(request_start_, method_len_);
+  out.target = buffer.substr(target_off_, target_len_);
+  out.path = path_is_root_ ? std::string_view("/") : buffer.substr(path_off_, path_len_);
+  out.query = buffer.substr(query_off_, query_len_);
+  out.version_minor = version_minor_;
+
+  std::size_t hosts = 0;
+  bool has_cl = false, has_te = false, chunked = false, close = false, keep_alive = false;
+  std::uint64_t content_length = 0;
+  for (const FieldOffsets& f : fields_) {
+    const std::string_view name = buffer.substr(f.name_off, f.name_len);
+    const std::string_view value = f.folded ? std::string_view(folded_).substr(f.value_off, f.value_len)
+                                            : buffer.substr(f.value_off, f.value_len);
+    out.headers.push_back({name, value});
+    switch (name.size()) {  // cheap pre-filter before the case-insensitive compares
+      case 4:
+        if (iequals(name, "host")) ++hosts;
+        break;
+      case 6:
+        if (iequals(name, "expect") && version_minor_ == 1 && iequals(value, "100-continue"))
+          out.expect_continue = true;
+        // Other expectations are ignored, as gunicorn does; RFC 9110 §10.1.1 allows a 417
+        // but ignoring lets the app decide.
+        break;
+      case 10:
+        if (iequals(name, "connection"))
+          for_each_list_element(value, [&](std::string_view t) {
+            close |= iequals(t, "close");
+            keep_alive |= iequals(t, "keep-alive");
+          });
+        break;
+      case 14:
+        if (iequals(name, "content-length")) {
+          // Even equal copies are refused (RFC 9110 §8.6 allows merging them; gunicorn
+          // does not, and neither does any smuggling-safe front end we sit behind).
+          if (has_cl) return fail(400, "repeated Content-Length"), false;
+          if (!parse_content_length(value, content_length)) return fail(400, "invalid Content-Length"), false;
+          has_cl = true;
+        }
+        break;
+      case 17:
+        if (iequals(name, "transfer-encoding")) {
+          // RFC 9112 §6.1: chunked on HTTP/1.0 is only ever seen in smuggling attempts.
+          if (version_minor_ == 0) return fail(400, "Transfer-Encoding on HTTP/1.0"), false;
+          has_te = true;
+          if (!apply_transfer_encoding(value, chunked)) return false;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (has_te && !chunked) return fail(400, "Transfer-Encoding does not end with chunked"), false;
+  if (has_te && has_cl) return fail(400, "both Content-Length and Transfer-Encoding"), false;
+  // RFC 9112 §3.2: exactly one Host on HTTP/1.1; never more than one on any version.
+  if (hosts > 1 || (version_minor_ == 1 && hosts == 0)) return fail(400, "missing or repeated Host"), false;
+  if (chunked) {
+    out.framing = BodyFraming::Chunked;
+  } else if (has_cl) {
+    if (limits_.body != 0 && content_length > limits_.body) return fail(413, "request body too large"), false;
+    out.framing = BodyFraming::ContentLength;
+    out.content_length = content_length;
+  }
+  // RFC 9112 §9.3: persistent by default on 1.1; 1.0 only when asked for.
+  out.keep_alive = !close && (version_minor_ == 1 || keep_alive);
+  return true;
+}
+
+}  // namespace gthreadd::http
