@@ -1,0 +1,60 @@
+#pragma once
+// The master: single-threaded, reacts to signals (through a signalfd, never in a handler)
+// and to a once-a-second tick; keeps the worker count at its target, reaps and respawns,
+// kills workers whose heartbeat went stale, and stops or reloads as gunicorn's arbiter.
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "gthreadd/config/settings.hpp"
+#include "gthreadd/core/unique_fd.hpp"
+#include "gthreadd/master/pidfile.hpp"
+#include "gthreadd/net/listener.hpp"
+#include "gthreadd/worker/heartbeat.hpp"
+
+namespace gthreadd::master {
+
+class Arbiter {
+ public:
+  // `reload_settings` re-reads every configuration source (HUP).
+  Arbiter(config::Settings settings, std::vector<net::Listener> listeners,
+          std::function<config::Settings()> reload_settings);
+  int run();
+
+ private:
+  struct Worker {
+    std::unique_ptr<worker::Heartbeat> heartbeat;
+    unsigned generation = 0;
+    bool aborted = false;      // SIGABRT sent for a stale heartbeat
+    bool terminating = false;  // SIGTERM sent (reload, TTOU, stop)
+    std::chrono::steady_clock::time_point kill_at{};  // SIGKILL after graceful timeout
+  };
+
+  void spawn_worker();
+  void reap();
+  void manage_workers();
+  void check_heartbeats();
+  void handle_signal(int signo);
+  void reload();
+  void stop(bool graceful);
+  void signal_workers(int signo);
+  [[nodiscard]] std::size_t current_workers() const;
+
+  config::Settings settings_;
+  std::vector<net::Listener> listeners_;
+  std::function<config::Settings()> reload_settings_;
+  core::UniqueFd signal_fd_;
+  Pidfile pidfile_;
+  std::map<pid_t, Worker> workers_;
+  unsigned generation_ = 0;
+  int target_workers_ = 1;
+  bool halt_ = false;
+  int exit_code_ = 0;
+  bool reloading_ = false;
+};
+
+}  // namespace gthreadd::master

@@ -1,0 +1,47 @@
+#pragma once
+// One client connection. Owned by exactly one party at a time: the event loop while it
+// reads and parses, or the single pool task that runs its request (moved as a unique_ptr).
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "gthreadd/core/unique_fd.hpp"
+#include "gthreadd/http/chunked_decoder.hpp"
+#include "gthreadd/http/request.hpp"
+#include "gthreadd/http/request_body.hpp"
+#include "gthreadd/http/request_parser.hpp"
+#include "gthreadd/wsgi/peer_info.hpp"
+
+namespace gthreadd::worker {
+
+using Clock = std::chrono::steady_clock;
+
+enum class ConnState {
+  Idle,         // keep-alive: waiting for the first byte of the next request
+  ReadingHead,  // some bytes of a head arrived; header deadline runs
+  ReadingBody,  // head parsed; reading the body; body-idle deadline runs
+  Running,      // a pool task owns it
+  Lingering,    // answered with an error and half-closed; draining until EOF or deadline
+};
+
+struct Connection {
+  Connection(core::UniqueFd f, const http::ParseLimits& limits, std::string spill_dir)
+      : fd(std::move(f)), parser(limits), body(std::move(spill_dir)), chunked(limits.body) {}
+
+  core::UniqueFd fd;
+  wsgi::PeerInfo peer;
+  std::string buf;            // bytes read and not yet consumed; request views point here
+  std::size_t head_start = 0; // where the current request starts in buf
+  std::size_t body_read = 0;  // bytes of buf after the head consumed into the body
+  http::RequestParser parser;
+  http::Request request;
+  http::RequestBody body;
+  http::ChunkedDecoder chunked;
+  ConnState state = ConnState::Idle;
+  Clock::time_point deadline{};   // meaning depends on state
+  bool continue_sent = false;
+  bool keep_alive = true;         // set by the pool task from the response outcome
+  std::uint64_t served = 0;
+};
+
+}  // namespace gthreadd::worker

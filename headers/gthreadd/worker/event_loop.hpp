@@ -1,0 +1,88 @@
+#pragma once
+// A worker's epoll thread: accepts, reads and validates requests without the GIL, hands
+// complete ones to the TBB arena, takes connections back for keep-alive and pipelining,
+// and enforces every deadline (header, body-idle, keep-alive, lingering close).
+#include <tbb/task_arena.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "gthreadd/config/settings.hpp"
+#include "gthreadd/core/unique_fd.hpp"
+#include "gthreadd/net/listener.hpp"
+#include "gthreadd/worker/connection.hpp"
+#include "gthreadd/worker/heartbeat.hpp"
+#include "gthreadd/worker/return_queue.hpp"
+#include "gthreadd/wsgi/app_runner.hpp"
+
+namespace gthreadd::worker {
+
+class EventLoop {
+ public:
+  EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
+            wsgi::AppRunner& runner, const Heartbeat& heartbeat, tbb::task_arena& arena,
+            int signal_fd);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Runs until a stop signal (or --max-requests) and in-flight work is done; returns the
+  // process exit code.
+  int run();
+
+ private:
+  enum class Tag : std::uint8_t { Listener, Signal, Returns };
+  struct EpollTag { Tag tag; std::size_t index; };
+
+  void accept_from(std::size_t listener_index);
+  void add_connection(core::UniqueFd fd, std::size_t listener_index);
+  void on_readable(Connection* conn);
+  bool read_available(Connection& conn, bool& eof);
+  void process(Connection* conn, bool eof);
+  bool start_body(Connection& conn);
+  void dispatch(Connection* conn);
+  void on_returned(std::unique_ptr<Connection> conn);
+  void reject(Connection* conn, int status, std::string_view reason);
+  void begin_linger(Connection* conn);
+  void close_connection(Connection* conn);
+  void arm(Connection* conn);
+  void tick();
+  void handle_signals();
+  void begin_graceful_stop(const char* why);
+  void update_listeners();
+  [[nodiscard]] bool has_capacity() const;
+  [[nodiscard]] std::size_t open_connections() const { return owned_.size() + in_flight_; }
+
+  const config::Settings& settings_;
+  std::vector<net::Listener>& listeners_;
+  wsgi::AppRunner& runner_;
+  const Heartbeat& heartbeat_;
+  tbb::task_arena& arena_;
+  http::ParseLimits limits_;
+  std::string spill_dir_;
+
+  core::UniqueFd epoll_;
+  int signal_fd_;
+  ReturnQueue returns_;
+  std::vector<EpollTag> listener_tags_;
+  EpollTag signal_tag_{Tag::Signal, 0};
+  EpollTag returns_tag_{Tag::Returns, 0};
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> owned_;  // loop-owned
+  std::vector<std::unique_ptr<Connection>> returned_scratch_;
+
+  std::size_t in_flight_ = 0;
+  std::uint64_t served_ = 0;
+  std::uint64_t max_requests_ = 0;  // 0 = unlimited (with jitter applied)
+  bool listening_ = false;
+  bool stopping_ = false;
+  bool quick_exit_ = false;
+  Clock::time_point stop_deadline_{};
+  Clock::time_point next_tick_{};
+  std::chrono::milliseconds send_timeout_;
+};
+
+}  // namespace gthreadd::worker

@@ -1,0 +1,23 @@
+#pragma once
+// ResponseWriter over a non-blocking socket, used from a pool thread without the GIL.
+// A client that stops reading gets `send_timeout` of no progress, then the write fails
+// and the connection is closed: it cannot hold a pool thread forever.
+#include <chrono>
+
+#include "gthreadd/wsgi/response_writer.hpp"
+
+namespace gthreadd::worker {
+
+class SocketWriter final : public wsgi::ResponseWriter {
+ public:
+  SocketWriter(int fd, std::chrono::milliseconds send_timeout) : fd_(fd), timeout_(send_timeout) {}
+  bool send(std::span<const iovec> iov) override;
+  bool send_file(int fd, off_t offset, std::size_t count) override;
+
+ private:
+  bool wait_writable();
+  int fd_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace gthreadd::worker

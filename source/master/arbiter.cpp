@@ -1,0 +1,301 @@
+#include "gthreadd/master/arbiter.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "gthreadd/log/logger.hpp"
+#include "gthreadd/worker/worker_process.hpp"
+
+namespace gthreadd::master {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const char* signal_name(int signo) {
+  switch (signo) {
+    case SIGHUP: return "hup";
+    case SIGTERM: return "term";
+    case SIGINT: return "int";
+    case SIGQUIT: return "quit";
+    case SIGTTIN: return "ttin";
+    case SIGTTOU: return "ttou";
+    case SIGUSR1: return "usr1";
+    case SIGUSR2: return "usr2";
+    case SIGWINCH: return "winch";
+    case SIGCHLD: return "chld";
+    default: return "unknown";
+  }
+}
+
+sigset_t master_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
+    sigaddset(&set, sig);
+  return set;
+}
+
+}  // namespace
+
+Arbiter::Arbiter(config::Settings settings, std::vector<net::Listener> listeners,
+                 std::function<config::Settings()> reload_settings)
+    : settings_(std::move(settings)),
+      listeners_(std::move(listeners)),
+      reload_settings_(std::move(reload_settings)),
+      target_workers_(std::max(1, settings_.workers)) {
+  // Signals are queued to a signalfd and handled in the loop, never in a handler, so the
+  // master does nothing async-signal-unsafe (DESIGN "Master loop").
+  sigset_t set = master_signals();
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  signal_fd_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd_) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
+}
+
+int Arbiter::run() {
+  spdlog::info("Starting gthreadd {}", GTHREADD_VERSION);
+  for (const auto& l : listeners_) spdlog::info("Listening at: {} ({})", l.url(), ::getpid());
+  spdlog::info("Using worker: gthread");
+  if (!settings_.pidfile.empty()) pidfile_.create(settings_.pidfile, ::getpid());
+
+  while (!halt_) {
+    manage_workers();
+    pollfd p{signal_fd_.get(), POLLIN, 0};
+    int rc = ::poll(&p, 1, 1000);
+    if (rc > 0) {
+      signalfd_siginfo info{};
+      while (!halt_ && ::read(signal_fd_.get(), &info, sizeof info) == sizeof info)
+        handle_signal(static_cast<int>(info.ssi_signo));
+    }
+    reap();
+    check_heartbeats();
+  }
+  spdlog::info("Shutting down: Master");
+  return exit_code_;
+}
+
+void Arbiter::spawn_worker() {
+  auto heartbeat = std::make_unique<worker::Heartbeat>(settings_.worker_tmp_dir);
+  spdlog::default_logger()->flush();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    spdlog::error("fork: {}", std::strerror(errno));
+    return;
+  }
+  if (pid == 0) {
+    // Child: drop what belongs to the master, then become a worker. The master is
+    // single-threaded, so fork is safe here (no TBB, no async logger, no Python).
+    signal_fd_.reset();
+    for (auto& [other, w] : workers_) w.heartbeat.reset();
+    spdlog::info("Booting worker with pid: {}", ::getpid());
+    int code = worker::run_worker(settings_, listeners_, *heartbeat);
+    spdlog::default_logger()->flush();
+    ::_exit(code);
+  }
+  Worker w;
+  w.heartbeat = std::move(heartbeat);
+  w.generation = generation_;
+  workers_.emplace(pid, std::move(w));
+}
+
+std::size_t Arbiter::current_workers() const {
+  std::size_t n = 0;
+  for (const auto& [pid, w] : workers_)
+    if (w.generation == generation_ && !w.terminating) ++n;
+  return n;
+}
+
+void Arbiter::manage_workers() {
+  if (halt_) return;
+  while (current_workers() < static_cast<std::size_t>(target_workers_)) spawn_worker();
+  if (current_workers() > static_cast<std::size_t>(target_workers_)) {
+    // TTOU or a smaller reload: retire the oldest (lowest pid is not age; map order is
+    // by pid, so pick the one spawned first in this generation by pid order as gunicorn does).
+    for (auto& [pid, w] : workers_) {
+      if (w.generation == generation_ && !w.terminating &&
+          current_workers() > static_cast<std::size_t>(target_workers_)) {
+        w.terminating = true;
+        w.kill_at = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
+        ::kill(pid, SIGTERM);
+      }
+    }
+  }
+  if (reloading_) {
+    // New workers first, old ones retired only once every new one has booted, so capacity
+    // never drops and a broken app on HUP leaves the old workers serving.
+    bool all_booted = current_workers() >= static_cast<std::size_t>(target_workers_);
+    for (const auto& [pid, w] : workers_)
+      if (w.generation == generation_ && !w.terminating && w.heartbeat->booting()) all_booted = false;
+    if (all_booted) {
+      for (auto& [pid, w] : workers_) {
+        if (w.generation != generation_ && !w.terminating) {
+          w.terminating = true;
+          w.kill_at = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
+          ::kill(pid, SIGTERM);
+        }
+      }
+      reloading_ = false;
+    }
+  }
+}
+
+void Arbiter::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    auto it = workers_.find(pid);
+    if (it == workers_.end()) continue;
+    const Worker w = std::move(it->second);
+    workers_.erase(it);
+    if (WIFEXITED(status)) {
+      int code = WEXITSTATUS(status);
+      if (code != 0) spdlog::error("Worker (pid:{}) exited with code {}", pid, code);
+      if (code == worker::kExitAppLoadError || code == worker::kExitBootError) {
+        const char* reason = code == worker::kExitAppLoadError ? "App failed to load." : "Worker failed to boot.";
+        if (reloading_ && w.generation == generation_) {
+          // HUP with a broken app: keep the old workers; retire the new generation.
+          spdlog::error("Reload failed ({}): keeping the previous workers", reason);
+          reloading_ = false;
+          --generation_;
+          for (auto& [other, ow] : workers_) {
+            if (ow.generation > generation_ && !ow.terminating) {
+              ow.terminating = true;
+              ow.kill_at = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
+              ::kill(other, SIGTERM);
+            }
+          }
+          continue;
+        }
+        if (!w.terminating) {
+          spdlog::error("Reason: {}", reason);
+          exit_code_ = code;
+          stop(false);
+          return;
+        }
+      }
+    } else if (WIFSIGNALED(status) && !w.terminating) {
+      int sig = WTERMSIG(status);
+      if (sig == SIGKILL)
+        spdlog::error("Worker (pid:{}) was sent SIGKILL! Perhaps out of memory?", pid);
+      else
+        spdlog::error("Worker (pid:{}) was sent code {}!", pid, sig);
+    }
+  }
+}
+
+void Arbiter::check_heartbeats() {
+  const auto now = Clock::now();
+  for (auto& [pid, w] : workers_) {
+    if (w.terminating && now >= w.kill_at) {
+      ::kill(pid, SIGKILL);
+      continue;
+    }
+    if (settings_.timeout <= 0 || w.heartbeat->booting()) continue;
+    if (w.heartbeat->seconds_since_beat() <= settings_.timeout) continue;
+    if (!w.aborted) {
+      // gunicorn: SIGABRT first (the worker_abort hook may dump stacks), SIGKILL next time.
+      spdlog::critical("WORKER TIMEOUT (pid:{})", pid);
+      w.aborted = true;
+      ::kill(pid, SIGABRT);
+    } else {
+      ::kill(pid, SIGKILL);
+    }
+  }
+}
+
+void Arbiter::signal_workers(int signo) {
+  for (const auto& [pid, w] : workers_) ::kill(pid, signo);
+}
+
+void Arbiter::handle_signal(int signo) {
+  if (signo != SIGCHLD) spdlog::info("Handling signal: {}", signal_name(signo));
+  switch (signo) {
+    case SIGCHLD:
+      reap();
+      break;
+    case SIGHUP:
+      reload();
+      break;
+    case SIGTERM:
+      stop(true);
+      break;
+    case SIGINT:
+    case SIGQUIT:
+      stop(false);
+      break;
+    case SIGTTIN:
+      ++target_workers_;
+      break;
+    case SIGTTOU:
+      if (target_workers_ > 1) --target_workers_;
+      break;
+    case SIGUSR1:
+      log::reopen_logs();
+      signal_workers(SIGUSR1);
+      break;
+    case SIGWINCH:
+      // Part of the upgrade dance: stop the workers, keep the master and its sockets.
+      spdlog::info("graceful stop of workers");
+      target_workers_ = 0;
+      for (auto& [pid, w] : workers_) {
+        w.terminating = true;
+        w.kill_at = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
+        ::kill(pid, SIGTERM);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Arbiter::reload() {
+  spdlog::info("Hang up: Master");
+  try {
+    config::Settings fresh = reload_settings_();
+    // Listening sockets stay: workers inherit the ones bound at start.
+    fresh.bind = settings_.bind;
+    settings_ = std::move(fresh);
+    log::init_error_log(settings_);
+  } catch (const std::exception& e) {
+    spdlog::error("Reload: configuration is invalid, keeping the current one: {}", e.what());
+  }
+  target_workers_ = std::max(1, settings_.workers);
+  ++generation_;
+  reloading_ = true;
+}
+
+void Arbiter::stop(bool graceful) {
+  halt_ = true;
+  const int sig = graceful ? SIGTERM : SIGQUIT;
+  signal_workers(sig);
+  const auto deadline =
+      Clock::now() + (graceful ? std::chrono::seconds(settings_.graceful_timeout) : std::chrono::seconds(2));
+  while (!workers_.empty() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int status = 0;
+    for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) workers_.erase(pid);
+  }
+  signal_workers(SIGKILL);
+  while (!workers_.empty()) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) break;
+    workers_.erase(pid);
+  }
+  // Unix socket files we created go with us, as gunicorn does.
+  for (const auto& l : listeners_)
+    if (l.is_unix && l.address.kind == config::BindAddress::Kind::Unix) ::unlink(l.address.path.c_str());
+}
+
+}  // namespace gthreadd::master

@@ -1,0 +1,494 @@
+#include "gthreadd/worker/event_loop.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "gthreadd/http/error_response.hpp"
+#include "gthreadd/log/logger.hpp"
+#include "gthreadd/worker/socket_writer.hpp"
+
+namespace gthreadd::worker {
+namespace {
+
+constexpr std::chrono::milliseconds kTick{200};
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr int kMaxEvents = 128;
+
+std::chrono::milliseconds seconds_to_ms(double s) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000.0));
+}
+
+http::ParseLimits limits_from(const config::Settings& s) {
+  http::ParseLimits l;
+  // gunicorn: 0 means "no limit", capped at its maxima (8190 line, 32768 fields).
+  l.request_line = s.limit_request_line > 0 ? static_cast<std::size_t>(s.limit_request_line) : 8190;
+  l.fields = s.limit_request_fields > 0 ? static_cast<std::size_t>(s.limit_request_fields) : 32768;
+  l.field_size =
+      s.limit_request_field_size > 0 ? static_cast<std::size_t>(s.limit_request_field_size) : 65536;
+  l.body = s.limit_request_body;
+  l.permit_unconventional_method = s.permit_unconventional_http_method;
+  l.permit_obsolete_folding = s.permit_obsolete_folding;
+  l.strip_header_spaces = s.strip_header_spaces;
+  return l;
+}
+
+// Request views point into Connection::buf; when a read grows the buffer while the head is
+// already parsed (body still arriving), the views move with it.
+void rebase(http::Request& r, const char* old_base, const char* new_base) {
+  auto move = [&](std::string_view& v) {
+    if (v.data() == nullptr) return;
+    v = std::string_view(new_base + (v.data() - old_base), v.size());
+  };
+  move(r.method); move(r.target); move(r.path); move(r.query);
+  for (auto& h : r.headers) { move(h.name); move(h.value); }
+}
+
+}  // namespace
+
+EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
+                     wsgi::AppRunner& runner, const Heartbeat& heartbeat, tbb::task_arena& arena,
+                     int signal_fd)
+    : settings_(settings),
+      listeners_(listeners),
+      runner_(runner),
+      heartbeat_(heartbeat),
+      arena_(arena),
+      limits_(limits_from(settings)),
+      spill_dir_(settings.worker_tmp_dir.empty() ? default_worker_tmp_dir() : settings.worker_tmp_dir),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      signal_fd_(signal_fd),
+      send_timeout_(std::chrono::seconds(settings.timeout > 0 ? std::max(settings.timeout, 30) : 30)) {
+  if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  listener_tags_.reserve(listeners_.size());
+  for (std::size_t i = 0; i < listeners_.size(); ++i) listener_tags_.push_back({Tag::Listener, i});
+  auto add = [&](int fd, EpollTag* tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = tag;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  };
+  add(signal_fd_, &signal_tag_);
+  add(returns_.fd(), &returns_tag_);
+  if (settings.max_requests > 0) {
+    // gunicorn: max_requests + randint(0, jitter), so workers do not all restart at once.
+    std::random_device rd;
+    std::uniform_int_distribution<int> jitter(0, std::max(0, settings.max_requests_jitter));
+    max_requests_ = static_cast<std::uint64_t>(settings.max_requests + jitter(rd));
+  }
+}
+
+EventLoop::~EventLoop() = default;
+
+bool EventLoop::has_capacity() const {
+  // Accept only what we can serve (DESIGN "Accept only what you can serve"): a worker whose
+  // threads are all busy leaves new connections in the kernel queue for an idle sibling.
+  return !stopping_ && in_flight_ < static_cast<std::size_t>(settings_.threads) &&
+         open_connections() < static_cast<std::size_t>(settings_.worker_connections);
+}
+
+void EventLoop::update_listeners() {
+  const bool want = has_capacity();
+  if (want == listening_) return;
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    if (!listeners_[i].fd) continue;
+    if (want) {
+      epoll_event ev{};
+      // EPOLLEXCLUSIVE: one worker woken per new connection, not the whole herd.
+      ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+      ev.data.ptr = &listener_tags_[i];
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_[i].fd.get(), &ev);
+    } else {
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listeners_[i].fd.get(), nullptr);
+    }
+  }
+  listening_ = want;
+}
+
+int EventLoop::run() {
+  update_listeners();
+  next_tick_ = Clock::now() + kTick;
+  std::vector<epoll_event> events(kMaxEvents);
+  while (!quick_exit_) {
+    if (stopping_ && in_flight_ == 0 && owned_.empty()) break;
+    if (stopping_ && Clock::now() >= stop_deadline_) {
+      spdlog::warn("Graceful timeout reached with {} request(s) in flight", in_flight_);
+      break;
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - Clock::now());
+    int timeout = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, kTick.count()));
+    int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout);
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("epoll_wait: {}", std::strerror(errno));
+      return 1;
+    }
+    for (int i = 0; i < n; ++i) {
+      void* ptr = events[i].data.ptr;
+      if (ptr == &signal_tag_) {
+        handle_signals();
+      } else if (ptr == &returns_tag_) {
+        returns_.drain(returned_scratch_);
+        for (auto& c : returned_scratch_) on_returned(std::move(c));
+        returned_scratch_.clear();
+      } else if (auto* tag = static_cast<EpollTag*>(ptr);
+                 tag >= listener_tags_.data() && tag < listener_tags_.data() + listener_tags_.size()) {
+        accept_from(tag->index);
+      } else {
+        on_readable(static_cast<Connection*>(ptr));
+      }
+    }
+    if (Clock::now() >= next_tick_) tick();
+    update_listeners();
+  }
+  return 0;
+}
+
+void EventLoop::accept_from(std::size_t index) {
+  auto& listener = listeners_[index];
+  // Take only as many as there are free threads: the rest stay queued in the kernel where
+  // a sibling worker with free threads can take them.
+  std::size_t budget = std::max<std::size_t>(1, settings_.threads - std::min<std::size_t>(in_flight_, settings_.threads));
+  for (std::size_t i = 0; i < budget && has_capacity(); ++i) {
+    int fd = ::accept4(listener.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE)
+        spdlog::error("accept: {} (raise the fd limit or lower --worker-connections)", std::strerror(errno));
+      return;
+    }
+    add_connection(core::UniqueFd(fd), index);
+  }
+}
+
+void EventLoop::add_connection(core::UniqueFd fd, std::size_t listener_index) {
+  const auto& listener = listeners_[listener_index];
+  auto conn = std::make_unique<Connection>(std::move(fd), limits_, spill_dir_);
+  auto& peer = conn->peer;
+  peer.unix_socket = listener.is_unix;
+  if (listener.is_unix) {
+    peer.server_name = listener.address.path;
+  } else {
+    int one = 1;  // responses go out in one writev; Nagle would only add latency
+    ::setsockopt(conn->fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    peer.server_name = listener.address.host;
+    peer.server_port = std::to_string(listener.address.port);
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getpeername(conn->fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      char text[INET6_ADDRSTRLEN] = {};
+      if (ss.ss_family == AF_INET) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+        ::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+        peer.remote_port = ntohs(sin->sin_port);
+      } else if (ss.ss_family == AF_INET6) {
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        ::inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
+        peer.remote_port = ntohs(sin6->sin6_port);
+      }
+      peer.remote_addr = text;
+    }
+  }
+  conn->state = ConnState::Idle;
+  conn->deadline = Clock::now() + seconds_to_ms(settings_.header_timeout);
+  Connection* raw = conn.get();
+  owned_.emplace(raw, std::move(conn));
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+  ev.data.ptr = raw;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, raw->fd.get(), &ev);
+  // The request often arrives with the handshake: try it now and save an epoll round trip.
+  on_readable(raw);
+}
+
+void EventLoop::arm(Connection* conn) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+  ev.data.ptr = conn;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, conn->fd.get(), &ev);
+}
+
+bool EventLoop::read_available(Connection& conn, bool& eof) {
+  eof = false;
+  const char* old_base = conn.buf.data();
+  const bool views_live = conn.state == ConnState::ReadingBody;
+  for (;;) {
+    std::size_t used = conn.buf.size();
+    if (conn.buf.capacity() - used < kReadChunk) conn.buf.reserve(std::max(conn.buf.capacity() * 2, used + kReadChunk));
+    conn.buf.resize(conn.buf.capacity());
+    ssize_t n = ::recv(conn.fd.get(), conn.buf.data() + used, conn.buf.size() - used, 0);
+    if (n > 0) {
+      conn.buf.resize(used + static_cast<std::size_t>(n));
+      if (conn.buf.size() - used < kReadChunk) break;  // drained, most likely
+      // A single request head or body slice is plenty per round; fairness to others.
+      if (conn.buf.size() >= 256 * 1024) break;
+      continue;
+    }
+    conn.buf.resize(used);
+    if (n == 0) { eof = true; break; }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    return false;  // ECONNRESET and friends
+  }
+  if (views_live && conn.buf.data() != old_base) rebase(conn.request, old_base, conn.buf.data());
+  return true;
+}
+
+void EventLoop::on_readable(Connection* conn) {
+  bool eof = false;
+  if (conn->state == ConnState::Lingering) {
+    char sink[4096];
+    for (;;) {
+      ssize_t n = ::recv(conn->fd.get(), sink, sizeof sink, 0);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) { arm(conn); return; }
+      close_connection(conn);
+      return;
+    }
+  }
+  if (!read_available(*conn, eof)) {
+    close_connection(conn);
+    return;
+  }
+  process(conn, eof);
+}
+
+void EventLoop::process(Connection* conn, bool eof) {
+  for (;;) {
+    switch (conn->state) {
+      case ConnState::Idle:
+      case ConnState::ReadingHead: {
+        if (conn->buf.empty()) {
+          if (eof || stopping_) { close_connection(conn); return; }
+          arm(conn);
+          return;
+        }
+        if (conn->state == ConnState::Idle) {
+          // The header deadline counts from the first byte of the head (gunicorn's is per
+          // read; a per-request bound is what stops slowloris).
+          conn->state = ConnState::ReadingHead;
+          conn->deadline = Clock::now() + seconds_to_ms(settings_.header_timeout);
+        }
+        auto status = conn->parser.parse(conn->buf, conn->request);
+        if (status == http::ParseStatus::Error) {
+          reject(conn, conn->parser.error().status, conn->parser.error().reason);
+          return;
+        }
+        if (status == http::ParseStatus::Incomplete) {
+          if (eof) { close_connection(conn); return; }  // client gave up mid-head
+          arm(conn);
+          return;
+        }
+        if (!start_body(*conn)) return;  // rejected
+        break;
+      }
+      case ConnState::ReadingBody: {
+        const std::size_t head_end = conn->request.head_length;
+        std::string_view avail(conn->buf.data() + head_end, conn->buf.size() - head_end);
+        bool done = false;
+        std::size_t used = 0;
+        if (conn->request.framing == http::BodyFraming::ContentLength) {
+          std::uint64_t want = conn->request.content_length - conn->body.size();
+          used = static_cast<std::size_t>(std::min<std::uint64_t>(want, avail.size()));
+          if (used > 0 && !conn->body.append(avail.substr(0, used))) {
+            reject(conn, 500, "cannot store the request body");
+            return;
+          }
+          done = conn->body.size() == conn->request.content_length;
+        } else {
+          auto r = conn->chunked.feed(avail, conn->body);
+          used = r.consumed;
+          if (r.status == http::ChunkedDecoder::Status::Error) {
+            reject(conn, conn->chunked.error_status(), conn->chunked.error_reason());
+            return;
+          }
+          done = r.status == http::ChunkedDecoder::Status::Done;
+        }
+        // Body bytes now live in conn->body: drop them from buf so a large upload is not
+        // held twice. The head before head_end stays put, so request views stay valid.
+        if (used > 0) {
+          conn->buf.erase(head_end, used);
+          conn->deadline = Clock::now() + seconds_to_ms(settings_.body_timeout);
+        }
+        if (done) {
+          dispatch(conn);
+          return;
+        }
+        if (eof) { close_connection(conn); return; }  // body ended early: not a request
+        arm(conn);
+        return;
+      }
+      case ConnState::Running:
+      case ConnState::Lingering:
+        return;
+    }
+  }
+}
+
+bool EventLoop::start_body(Connection& conn) {
+  auto& req = conn.request;
+  conn.body.clear();
+  if (req.framing == http::BodyFraming::None ||
+      (req.framing == http::BodyFraming::ContentLength && req.content_length == 0)) {
+    dispatch(&conn);
+    return false;  // dispatched: the loop must not touch it any more
+  }
+  if (req.framing == http::BodyFraming::Chunked) conn.chunked.reset();
+  conn.state = ConnState::ReadingBody;
+  conn.deadline = Clock::now() + seconds_to_ms(settings_.body_timeout);
+  const std::size_t buffered = conn.buf.size() - req.head_length;
+  const bool all_here = req.framing == http::BodyFraming::ContentLength && buffered >= req.content_length;
+  if (req.expect_continue && !all_here && !conn.continue_sent) {
+    // RFC 9110 §10.1.1: tell the client to send the body; it is read here, in the loop,
+    // so "100 Continue" always precedes the final response.
+    [[maybe_unused]] auto n = ::send(conn.fd.get(), http::kContinueResponse.data(),
+                                     http::kContinueResponse.size(), MSG_NOSIGNAL);
+    conn.continue_sent = true;
+  }
+  return true;
+}
+
+void EventLoop::dispatch(Connection* conn) {
+  auto it = owned_.find(conn);
+  std::unique_ptr<Connection> owned = std::move(it->second);
+  owned_.erase(it);
+  conn->state = ConnState::Running;
+  auto& req = conn->request;
+  // Keep-alive slots are worker_connections - threads; gunicorn gthread semantics for
+  // --keep-alive 0 (no keep-alive) and for a worker on its way out.
+  const std::size_t keepalive_slots =
+      static_cast<std::size_t>(std::max(1, settings_.worker_connections - settings_.threads));
+  if (settings_.keepalive <= 0 || stopping_ || open_connections() + 1 > keepalive_slots + settings_.threads ||
+      (max_requests_ > 0 && served_ + in_flight_ + 1 >= max_requests_))
+    req.keep_alive = false;
+  ++in_flight_;
+  arena_.enqueue([this, c = owned.release()] {
+    std::unique_ptr<Connection> conn(c);
+    SocketWriter writer(conn->fd.get(), send_timeout_);
+    try {
+      auto outcome = runner_.handle(conn->request, conn->body, conn->peer, writer);
+      conn->keep_alive = outcome.keep_alive;
+    } catch (const std::exception& e) {
+      spdlog::error("Error handling request: {}", e.what());
+      conn->keep_alive = false;
+    }
+    returns_.push(std::move(conn));
+  });
+}
+
+void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
+  --in_flight_;
+  ++served_;
+  Connection* conn = owned.get();
+  owned_.emplace(conn, std::move(owned));
+  if (max_requests_ > 0 && served_ >= max_requests_ && !stopping_)
+    begin_graceful_stop("Autorestarting worker after current request.");
+  if (!conn->keep_alive) {
+    // Pipelined bytes behind the last answered request would turn our close into a reset
+    // that can destroy the response in flight: half-close and drain instead.
+    if (conn->buf.size() > conn->request.head_length) begin_linger(conn);
+    else close_connection(conn);
+    return;
+  }
+  conn->buf.erase(0, conn->request.head_length);
+  conn->request.clear();
+  conn->parser.reset();
+  conn->body.clear();
+  conn->continue_sent = false;
+  ++conn->served;
+  conn->state = ConnState::Idle;
+  conn->deadline = Clock::now() + std::chrono::seconds(settings_.keepalive);
+  process(conn, false);
+}
+
+void EventLoop::reject(Connection* conn, int status, std::string_view reason) {
+  spdlog::debug("Invalid request from {}: {} ({})", conn->peer.remote_addr, status, reason);
+  // Answer once, stop reading, close: nothing buffered behind a bad request is served.
+  const std::string response = http::make_error_response(status);
+  [[maybe_unused]] auto n = ::send(conn->fd.get(), response.data(), response.size(), MSG_NOSIGNAL);
+  begin_linger(conn);
+}
+
+void EventLoop::begin_linger(Connection* conn) {
+  ::shutdown(conn->fd.get(), SHUT_WR);
+  conn->state = ConnState::Lingering;
+  conn->deadline = Clock::now() + kLingerTime;
+  conn->buf.clear();
+  arm(conn);
+}
+
+void EventLoop::close_connection(Connection* conn) {
+  // Closing the fd removes it from epoll; the map owns and frees the connection.
+  owned_.erase(conn);
+}
+
+void EventLoop::tick() {
+  const auto now = Clock::now();
+  next_tick_ = now + kTick;
+  heartbeat_.beat();
+  std::vector<Connection*> expired;
+  for (auto& [raw, conn] : owned_) {
+    if (conn->state == ConnState::Running || now < conn->deadline) continue;
+    expired.push_back(raw);
+  }
+  for (Connection* conn : expired) {
+    switch (conn->state) {
+      case ConnState::ReadingHead:
+      case ConnState::ReadingBody:
+        reject(conn, 408, "request deadline passed");
+        break;
+      default:
+        close_connection(conn);
+    }
+  }
+}
+
+void EventLoop::handle_signals() {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+    switch (info.ssi_signo) {
+      case SIGTERM:
+        begin_graceful_stop("Worker exiting (pid: {})");
+        break;
+      case SIGINT:
+      case SIGQUIT:
+        quick_exit_ = true;
+        break;
+      case SIGUSR1:
+        log::reopen_logs();
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void EventLoop::begin_graceful_stop(const char* why) {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
+  spdlog::info(fmt::runtime(why), ::getpid());
+  update_listeners();
+  for (auto& l : listeners_) l.fd.reset();  // our copies only; the master keeps its own
+  // Idle keep-alive connections carry no request: close them now instead of waiting out
+  // their timeout (a slow graceful stop otherwise). Requests already arriving finish.
+  std::vector<Connection*> idle;
+  for (auto& [raw, conn] : owned_)
+    if (conn->state == ConnState::Idle || conn->state == ConnState::Lingering) idle.push_back(raw);
+  for (Connection* c : idle) close_connection(c);
+}
+
+}  // namespace gthreadd::worker

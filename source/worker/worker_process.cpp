@@ -1,0 +1,84 @@
+#include "gthreadd/worker/worker_process.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
+
+#include "gthreadd/core/unique_fd.hpp"
+#include "gthreadd/worker/event_loop.hpp"
+#include "gthreadd/wsgi/app_runner.hpp"
+#include "gthreadd/wsgi/interpreter.hpp"
+
+namespace gthreadd::worker {
+namespace {
+
+// Leaves the process without running destructors: pool threads may still hold Python
+// objects, and finalising CPython or joining TBB with requests in flight can hang.
+[[noreturn]] void finish(int code) {
+  spdlog::default_logger()->flush();
+  std::fflush(nullptr);
+  ::_exit(code);
+}
+
+}  // namespace
+
+int run_worker(const config::Settings& settings, std::vector<net::Listener>& listeners,
+               const Heartbeat& heartbeat) {
+  // Signals first, while this process has one thread: pool threads created later inherit
+  // the mask, so TERM/INT/QUIT/USR1 reach only the signalfd the event loop reads.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP, SIGWINCH, SIGTTIN, SIGTTOU, SIGUSR2})
+    sigaddset(&handled, sig);
+  ::pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  sigaddset(&unblock, SIGCHLD);  // the app's subprocess calls must see their children
+  ::pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // sendfile(2) has no MSG_NOSIGNAL
+  core::UniqueFd signal_fd(::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd) {
+    spdlog::error("signalfd: {}", std::strerror(errno));
+    return kExitBootError;
+  }
+
+  std::unique_ptr<wsgi::AppRunner> runner;
+  try {
+    wsgi::start_interpreter(settings);
+    runner = std::make_unique<wsgi::AppRunner>(settings);
+  } catch (const wsgi::AppLoadError& e) {
+    spdlog::error("Exception in worker process:\n{}", e.what());
+    return kExitAppLoadError;
+  } catch (const std::exception& e) {
+    spdlog::error("Exception in worker process: {}", e.what());
+    return kExitBootError;
+  }
+  wsgi::release_gil_from_main_thread();
+
+  // TBB caps its pool at the core count by default; --threads is the number of concurrent
+  // app calls (gunicorn gthread), which may be far more on a 2-core box when apps block.
+  const int threads = std::max(1, settings.threads);
+  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
+                                  static_cast<std::size_t>(threads) + 1);
+  tbb::task_arena arena(threads, 0);
+  arena.initialize();
+
+  try {
+    EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get());
+    heartbeat.beat();  // booted: from now on the master may time us out
+    finish(loop.run());
+  } catch (const std::exception& e) {
+    spdlog::error("Worker failed: {}", e.what());
+    finish(kExitBootError);
+  }
+}
+
+}  // namespace gthreadd::worker
