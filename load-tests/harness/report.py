@@ -1,0 +1,190 @@
+"""Medians over rounds, gthreadd/peer ratios, and the CSV, Markdown and PNG outputs."""
+import csv
+import shutil
+import statistics
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .scenarios import SCENARIOS
+
+SERVER_ORDER = ("gthreadd", "uwsgi", "gunicorn", "nginx")
+PEERS = ("uwsgi", "gunicorn", "nginx")
+
+
+@dataclass
+class Measurement:
+    round: int
+    scenario: str
+    server: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    cpu_s: float
+    cpu_s_per_10k: float
+    pss_worker_mib: float
+    workers: int
+
+
+@dataclass
+class Summary:
+    scenario: str
+    server: str
+    runs: int
+    rps: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    cpu_s_per_10k: float | None = None
+    pss_worker_mib: float | None = None
+    errors: int = 0
+    note: str = ""  # why there is no number
+
+
+def summarize(measurements: list[Measurement], skipped: dict) -> list[Summary]:
+    """One row per (scenario, server) that was planned: medians of its runs, or the
+    reason it has none (skipped maps (scenario, server) -> reason)."""
+    rows = []
+    keys = dict.fromkeys([(m.scenario, m.server) for m in measurements] + list(skipped))
+    for scenario, server in keys:
+        runs = [m for m in measurements if (m.scenario, m.server) == (scenario, server)]
+        row = Summary(scenario, server, len(runs), note=skipped.get((scenario, server), ""))
+        if runs:
+            med = lambda attr: statistics.median(getattr(m, attr) for m in runs)  # noqa: E731
+            row.rps, row.p50_ms, row.p99_ms = med("rps"), med("p50_ms"), med("p99_ms")
+            row.cpu_s_per_10k, row.pss_worker_mib = med("cpu_s_per_10k"), med("pss_worker_mib")
+            row.errors = sum(m.errors for m in runs)
+        rows.append(row)
+    order = {s.name: i for i, s in enumerate(SCENARIOS)}
+    rows.sort(key=lambda r: (order.get(r.scenario, 99), SERVER_ORDER.index(r.server)))
+    return rows
+
+
+def ratio(rows: list[Summary], scenario: str, peer: str, attr: str = "rps") -> float | None:
+    values = {r.server: getattr(r, attr) for r in rows if r.scenario == scenario}
+    ours, theirs = values.get("gthreadd"), values.get(peer)
+    return ours / theirs if ours and theirs else None
+
+
+def write_raw_csv(path: Path, measurements: list[Measurement]) -> None:
+    with open(path, "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(list(Measurement.__dataclass_fields__))
+        for m in measurements:
+            writer.writerow(_fmt(v) for v in asdict(m).values())
+
+
+def write_csv(path: Path, rows: list[Summary]) -> None:
+    with open(path, "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(list(Summary.__dataclass_fields__) + ["gthreadd_over_server_rps"])
+        for r in rows:
+            writer.writerow([_fmt(v) for v in asdict(r).values()]
+                            + [_fmt(ratio(rows, r.scenario, r.server))])
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def _cell(value, digits=3) -> str:
+    return _fmt(value, digits) if value is not None else "–"
+
+
+def markdown(rows: list[Summary], header: str) -> str:
+    lines = [header, "",
+             "| scenario | server | req/s | p50 ms | p99 ms | CPU s / 10k req | PSS / worker MiB "
+             "| errors | gthreadd / server req/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r.runs == 0:
+            lines.append(f"| {r.scenario} | {r.server} | skipped: {r.note} | | | | | | |")
+            continue
+        own = r.server == "gthreadd"
+        lines.append(
+            f"| {r.scenario} | {r.server} | {_cell(r.rps, 4)} | {_cell(r.p50_ms)} "
+            f"| {_cell(r.p99_ms)} | {_cell(r.cpu_s_per_10k)} | {_cell(r.pss_worker_mib)} "
+            f"| {r.errors} | {'' if own else _cell(ratio(rows, r.scenario, r.server))} |")
+    scenarios = list(dict.fromkeys(r.scenario for r in rows))
+    lines += ["", "Ratios gthreadd / peer (medians of the same run; req/s higher is better, "
+              "p99 and PSS lower is better):", "",
+              "| scenario | req/s ÷ uWSGI | req/s ÷ gunicorn | req/s ÷ nginx "
+              "| p99 ÷ uWSGI | PSS ÷ uWSGI |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for s in scenarios:
+        cells = [_cell(ratio(rows, s, peer)) for peer in PEERS]
+        cells += [_cell(ratio(rows, s, "uwsgi", "p99_ms")),
+                  _cell(ratio(rows, s, "uwsgi", "pss_worker_mib"))]
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(path: Path, rows: list[Summary], title: str) -> str | None:
+    """Grouped bars of median req/s (log scale: hello and stream differ by 1000x).
+    gnuplot first, matplotlib if that is what is installed; returns why not drawn."""
+    scenarios = list(dict.fromkeys(r.scenario for r in rows))
+    servers = [s for s in SERVER_ORDER if any(r.server == s and r.rps for r in rows)]
+    if not servers:
+        return "no measurements to plot"
+    table = {(r.scenario, r.server): r.rps for r in rows}
+    if shutil.which("gnuplot"):
+        return _gnuplot(path, scenarios, servers, table, title)
+    try:
+        import matplotlib  # noqa: F401 (Debian's python3-matplotlib, if installed)
+    except ImportError:
+        return "neither gnuplot nor python3-matplotlib is installed"
+    return _matplotlib(path, scenarios, servers, table, title)
+
+
+def _gnuplot(path, scenarios, servers, table, title) -> str | None:
+    data = path.with_suffix(".dat")
+    with open(data, "w") as out:
+        out.write("scenario " + " ".join(servers) + "\n")
+        for s in scenarios:
+            out.write(s + " " + " ".join(
+                f"{table[(s, v)]:.1f}" if table.get((s, v)) else "-" for v in servers) + "\n")
+    plots = ", ".join(f"'{data}' using {i + 2}:xtic(1) title '{v}'"
+                      for i, v in enumerate(servers))
+    script = f"""
+set terminal pngcairo size 1100,560 noenhanced font 'sans,10'
+set output '{path}'
+set title '{title}'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set datafile missing '-'
+set logscale y
+set ylabel 'requests/s (median, log scale)'
+set grid ytics
+set key top right
+set yrange [1:*]
+plot {plots}
+"""
+    done = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True,
+                          check=False)
+    data.unlink(missing_ok=True)
+    return None if done.returncode == 0 else f"gnuplot failed: {done.stderr.strip()}"
+
+
+def _matplotlib(path, scenarios, servers, table, title) -> str | None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(11, 5.6))
+    width = 0.8 / len(servers)
+    for i, v in enumerate(servers):
+        xs = [j + i * width for j in range(len(scenarios))]
+        ax.bar(xs, [table.get((s, v)) or 0 for s in scenarios], width, label=v)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(scenarios))], scenarios)
+    ax.set_yscale("log")
+    ax.set_ylabel("requests/s (median, log scale)")
+    ax.set_title(title)
+    ax.legend()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return None

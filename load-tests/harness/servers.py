@@ -1,0 +1,147 @@
+"""The servers under test and how each is started with the same app and the same
+process/thread budget (gunicorn's `-w 2 --threads 4` and each peer's equivalent)."""
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .scenarios import APPS_DIR, Scenario
+
+
+@dataclass(frozen=True)
+class Budget:
+    workers: int = 2
+    threads: int = 4
+
+
+class Server:
+    name = ""
+
+    def unavailable(self) -> str | None:
+        """Why this server cannot run at all, or None."""
+        return None
+
+    def supports(self, scenario: Scenario) -> bool:
+        return True
+
+    def command(self, scenario: Scenario, port: int, budget: Budget, rundir: Path) -> list[str]:
+        raise NotImplementedError
+
+
+def _missing(path: str) -> str | None:
+    return None if os.access(path, os.X_OK) else f"{path} not found or not executable"
+
+
+class Gthreadd(Server):
+    name = "gthreadd"
+
+    def __init__(self, binary: Path, reason: str | None = None):
+        self.binary = binary
+        self.reason = reason  # set by run.sh when the Release build failed
+
+    def unavailable(self):
+        return self.reason or _missing(str(self.binary))
+
+    def command(self, scenario, port, budget, rundir):
+        # gthreadd's CLI is gunicorn's.
+        return [str(self.binary), "-w", str(budget.workers), "--threads", str(budget.threads),
+                "-b", f"127.0.0.1:{port}", "--chdir", str(APPS_DIR), scenario.app]
+
+
+class Gunicorn(Server):
+    name = "gunicorn"
+    binary = "/usr/bin/gunicorn"  # Debian's, on Debian's python3 (not a pyenv shim)
+
+    def unavailable(self):
+        return _missing(self.binary)
+
+    def command(self, scenario, port, budget, rundir):
+        # No access log: gunicorn's default, and what gthreadd and uWSGI are run with.
+        return [self.binary, "-k", "gthread", "-w", str(budget.workers),
+                "--threads", str(budget.threads), "-b", f"127.0.0.1:{port}",
+                "--chdir", str(APPS_DIR), scenario.app]
+
+
+class Uwsgi(Server):
+    name = "uwsgi"
+    binary = "/usr/bin/uwsgi"
+
+    def unavailable(self):
+        if not Path("/usr/lib/uwsgi/plugins/python3_plugin.so").exists():
+            return "uwsgi-plugin-python3 is not installed"
+        return _missing(self.binary)
+
+    def command(self, scenario, port, budget, rundir):
+        module, _, callable_ = scenario.app.partition(":")
+        # --master: a parent that forks the workers, as gunicorn's arbiter does.
+        # --die-on-term: SIGTERM stops (uWSGI 2.0 otherwise reloads on it).
+        # --disable-logging: no per-request log line, like gunicorn without an access log.
+        return [self.binary, "--plugin", "python3", "--master", "--die-on-term",
+                "--http11-socket", f"127.0.0.1:{port}",
+                "--processes", str(budget.workers), "--threads", str(budget.threads),
+                "--chdir", str(APPS_DIR), "--pythonpath", str(APPS_DIR),
+                "--module", module, "--callable", callable_ or "application",
+                "--disable-logging", "--buffer-size", "8192"] + self._close_workaround(scenario)
+
+    @staticmethod
+    def _close_workaround(scenario):
+        """uWSGI 2.0's --http11-socket ignores a request's `Connection: close` and keeps the
+        connection (RFC 9112 §9.6 says the server must close), so wrk would measure
+        keep-alive. Announcing close in every response makes the client close instead."""
+        if "Connection: close" in scenario.wrk_headers:
+            return ["--add-header", "Connection: close"]
+        return []
+
+
+class Nginx(Server):
+    """nginx answering with a fixed response: the HTTP ceiling of this machine."""
+    name = "nginx"
+    binary = "/usr/sbin/nginx"
+
+    def unavailable(self):
+        return _missing(self.binary)
+
+    def supports(self, scenario):
+        return scenario.nginx is not None
+
+    def command(self, scenario, port, budget, rundir):
+        for name, size in scenario.nginx_files.items():
+            with open(rundir / name, "wb") as out:
+                out.truncate(size)  # sparse zeros: the content does not matter
+        # Workers drop to "nobody" and must read the served files.
+        os.chmod(rundir, 0o755)
+        conf = rundir / "nginx.conf"
+        conf.write_text(f"""
+daemon off;
+master_process on;
+worker_processes {budget.workers};
+pid {rundir}/nginx.pid;
+error_log {rundir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_max_body_size 4m;
+    client_body_temp_path {rundir}/body;
+    proxy_temp_path {rundir}/proxy;
+    fastcgi_temp_path {rundir}/fastcgi;
+    uwsgi_temp_path {rundir}/uwsgi;
+    scgi_temp_path {rundir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {rundir};
+        location / {{ {scenario.nginx} }}
+    }}
+}}
+""")
+        return [self.binary, "-p", str(rundir), "-c", str(conf)]
+
+
+def all_servers(gthreadd_binary: Path, gthreadd_reason: str | None) -> list[Server]:
+    return [Gthreadd(gthreadd_binary, gthreadd_reason), Uwsgi(), Gunicorn(), Nginx()]
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
