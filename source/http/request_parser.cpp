@@ -284,7 +284,7 @@ bool RequestParser::fold_line(std::string_view buffer, std::string_view line) {
 
 // RFC 9112 §6.1 and §7: Transfer-Encoding is a list whose last coding must be chunked,
 // chunked exactly once; unknown codings are 501, anything unparseable is 400.
-bool RequestParser::apply_transfer_encoding(std::string_view value, bool& chunked) {
+bool RequestParser::apply_transfer_encoding(std::string_view value, bool& chunked, bool& unknown) {
   bool ok = true;
   for_each_list_element(value, [&](std::string_view coding) {
     if (!ok) return;
@@ -298,8 +298,7 @@ bool RequestParser::apply_transfer_encoding(std::string_view value, bool& chunke
       ok = false;
       fail(400, "Transfer-Encoding does not end with chunked");
     } else if (!is_known_coding(coding)) {
-      ok = false;
-      fail(501, "unsupported transfer coding");
+      unknown = true;  // 501, unless a framing conflict makes it a 400 (decided in finish)
     }
   });
   return ok;
@@ -314,7 +313,8 @@ bool RequestParser::finish(std::string_view buffer, Request& out) {
   out.version_minor = version_minor_;
 
   std::size_t hosts = 0;
-  bool has_cl = false, has_te = false, chunked = false, close = false, keep_alive = false;
+  bool has_cl = false, has_te = false, chunked = false, unknown_coding = false;
+  bool close = false, keep_alive = false;
   std::uint64_t content_length = 0;
   for (const FieldOffsets& f : fields_) {
     const std::string_view name = buffer.substr(f.name_off, f.name_len);
@@ -352,15 +352,17 @@ bool RequestParser::finish(std::string_view buffer, Request& out) {
           // RFC 9112 §6.1: chunked on HTTP/1.0 is only ever seen in smuggling attempts.
           if (version_minor_ == 0) return fail(400, "Transfer-Encoding on HTTP/1.0"), false;
           has_te = true;
-          if (!apply_transfer_encoding(value, chunked)) return false;
+          if (!apply_transfer_encoding(value, chunked, unknown_coding)) return false;
         }
         break;
       default:
         break;
     }
   }
-  if (has_te && !chunked) return fail(400, "Transfer-Encoding does not end with chunked"), false;
+  // RFC 9112 §6.1: CL with TE is a smuggling attempt whatever the codings say; it wins over 501.
   if (has_te && has_cl) return fail(400, "both Content-Length and Transfer-Encoding"), false;
+  if (unknown_coding) return fail(501, "unsupported transfer coding"), false;
+  if (has_te && !chunked) return fail(400, "Transfer-Encoding does not end with chunked"), false;
   // RFC 9112 §3.2: exactly one Host on HTTP/1.1; never more than one on any version.
   if (hosts > 1 || (version_minor_ == 1 && hosts == 0)) return fail(400, "missing or repeated Host"), false;
   if (chunked) {

@@ -30,7 +30,9 @@ class RequestParser {
   // 414 before its CRLF arrives).
   ParseStatus parse(std::string_view buffer, Request& out);
 
-  // Forget progress: call before parsing the next request.
+  // Forget progress: call before parsing the next request. Header values joined from
+  // obs-fold (only with permit_obsolete_folding) live in the parser, so `out` must not be
+  // used after reset() or after the parser is gone.
   void reset() noexcept;
 
   [[nodiscard]] const ParseError& error() const noexcept { return error_; }
@@ -50,7 +52,7 @@ class RequestParser {
   bool parse_field_line(std::string_view buffer, std::string_view line, std::size_t off);
   bool fold_line(std::string_view buffer, std::string_view line);
   bool finish(std::string_view buffer, Request& out);
-  bool apply_transfer_encoding(std::string_view value, bool& chunked);
+  bool apply_transfer_encoding(std::string_view value, bool& chunked, bool& unknown);
 
   ParseLimits limits_;
   ParseError error_;
