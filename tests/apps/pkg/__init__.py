@@ -1,0 +1,1 @@
+"""A package whose wsgi module defines `application`, as Django projects do."""

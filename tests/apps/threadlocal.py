@@ -1,0 +1,15 @@
+"""Counts requests per thread in a threading.local: with one pool thread that keeps its
+Python thread state, consecutive requests see 1, 2, 3..."""
+import threading
+
+_local = threading.local()
+
+
+def app(environ, start_response):
+    _local.count = getattr(_local, "count", 0) + 1
+    out = ("%d %d" % (_local.count, threading.get_ident())).encode()
+    start_response("200 OK", [("Content-Length", str(len(out)))])
+    return [out]
+
+
+application = app
