@@ -1,5 +1,6 @@
 #include "gthreadd/master/arbiter.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -20,6 +22,8 @@ namespace gthreadd::master {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// Set for a master exec'd by USR2: the pid of the master it replaces (GUNICORN_PID too).
+constexpr const char* kMasterPidEnv = "GTHREADD_PID";
 
 const char* signal_name(int signo) {
   switch (signo) {
@@ -48,11 +52,21 @@ sigset_t master_signals() {
 }  // namespace
 
 Arbiter::Arbiter(config::Settings settings, std::vector<net::Listener> listeners,
-                 std::function<config::Settings()> reload_settings)
+                 std::function<config::Settings()> reload_settings, std::vector<std::string> argv)
     : settings_(std::move(settings)),
       listeners_(std::move(listeners)),
       reload_settings_(std::move(reload_settings)),
-      target_workers_(std::max(1, settings_.workers)) {
+      target_workers_(std::max(1, settings_.workers)),
+      argv_(std::move(argv)) {
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof cwd)) start_cwd_ = cwd;
+  for (const char* name : {kMasterPidEnv, "GUNICORN_PID"}) {
+    if (const char* pid = std::getenv(name)) {
+      old_master_ = static_cast<pid_t>(std::strtol(pid, nullptr, 10));
+      ::unsetenv(name);
+      break;
+    }
+  }
   // Signals are queued to a signalfd and handled in the loop, never in a handler, so the
   // master does nothing async-signal-unsafe (DESIGN "Master loop").
   sigset_t set = master_signals();
@@ -66,9 +80,14 @@ int Arbiter::run() {
   spdlog::info("Starting gthreadd {}", GTHREADD_VERSION);
   for (const auto& l : listeners_) spdlog::info("Listening at: {} ({})", l.url(), ::getpid());
   spdlog::info("Using worker: gthread");
-  if (!settings_.pidfile.empty()) pidfile_.create(settings_.pidfile, ::getpid());
+  if (!settings_.pidfile.empty()) {
+    // During an upgrade the new master writes <pidfile>.2 and takes the real name only
+    // once the old master is gone (gunicorn's maybe_promote_master).
+    pidfile_.create(old_master_ ? settings_.pidfile + ".2" : settings_.pidfile, ::getpid());
+  }
 
   while (!halt_) {
+    maybe_promote();
     manage_workers();
     pollfd p{signal_fd_.get(), POLLIN, 0};
     int rc = ::poll(&p, 1, 1000);
@@ -154,6 +173,11 @@ void Arbiter::reap() {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
+    if (pid == reexec_pid_) {
+      spdlog::error("Upgraded master (pid:{}) exited; this master carries on", pid);
+      reexec_pid_ = 0;
+      continue;
+    }
     auto it = workers_.find(pid);
     if (it == workers_.end()) continue;
     const Worker w = std::move(it->second);
@@ -244,6 +268,9 @@ void Arbiter::handle_signal(int signo) {
       log::reopen_logs();
       signal_workers(SIGUSR1);
       break;
+    case SIGUSR2:
+      reexec();
+      break;
     case SIGWINCH:
       // Part of the upgrade dance: stop the workers, keep the master and its sockets.
       spdlog::info("graceful stop of workers");
@@ -275,6 +302,55 @@ void Arbiter::reload() {
   reloading_ = true;
 }
 
+void Arbiter::reexec() {
+  if (reexec_pid_ != 0) {
+    spdlog::warn("USR2 ignored: an upgraded master (pid:{}) is already running", reexec_pid_);
+    return;
+  }
+  if (old_master_ != 0) {
+    spdlog::warn("USR2 ignored: this master has not been promoted yet");
+    return;
+  }
+  const pid_t master = ::getpid();
+  spdlog::default_logger()->flush();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    spdlog::error("USR2: fork: {}", std::strerror(errno));
+    return;
+  }
+  if (pid > 0) {
+    reexec_pid_ = pid;
+    return;
+  }
+  // Child: becomes the new master by exec, inheriting the listening sockets.
+  std::string fds;
+  for (const auto& l : listeners_) {
+    ::fcntl(l.fd.get(), F_SETFD, 0);
+    if (!fds.empty()) fds += ',';
+    fds += std::to_string(l.fd.get());
+  }
+  ::setenv(net::kInheritedFdsEnv, fds.c_str(), 1);
+  ::setenv(kMasterPidEnv, std::to_string(master).c_str(), 1);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (!start_cwd_.empty() && ::chdir(start_cwd_.c_str()) != 0) ::_exit(1);
+  std::vector<char*> args;
+  for (auto& a : argv_) args.push_back(a.data());
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  spdlog::error("USR2: cannot exec {}: {}", argv_.empty() ? "" : argv_[0], std::strerror(errno));
+  ::_exit(1);
+}
+
+void Arbiter::maybe_promote() {
+  if (old_master_ == 0 || ::getppid() == old_master_) return;
+  // The old master exited: we are the master now.
+  spdlog::info("Master has been promoted.");
+  old_master_ = 0;
+  if (!pidfile_.path().empty()) pidfile_.rename(settings_.pidfile);
+}
+
 void Arbiter::stop(bool graceful) {
   halt_ = true;
   const int sig = graceful ? SIGTERM : SIGQUIT;
@@ -293,9 +369,11 @@ void Arbiter::stop(bool graceful) {
     if (pid < 0) break;
     workers_.erase(pid);
   }
-  // Unix socket files we created go with us, as gunicorn does.
+  // Unix socket files we created go with us, as gunicorn does — unless a new master
+  // (upgrade) or an old one still uses them.
+  if (reexec_pid_ != 0 || old_master_ != 0) return;
   for (const auto& l : listeners_)
-    if (l.is_unix && l.address.kind == config::BindAddress::Kind::Unix) ::unlink(l.address.path.c_str());
+    if (l.is_unix && !l.inherited && l.address.kind == config::BindAddress::Kind::Unix) ::unlink(l.address.path.c_str());
 }
 
 }  // namespace gthreadd::master

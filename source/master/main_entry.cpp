@@ -63,9 +63,9 @@ int run_main(int argc, char** argv) {
   }
 
   try {
-    Arbiter arbiter(settings, std::move(listeners), [argc, argv] {
-      return config::parse_settings(argc, argv).settings;
-    });
+    Arbiter arbiter(settings, std::move(listeners),
+                    [argc, argv] { return config::parse_settings(argc, argv).settings; },
+                    std::vector<std::string>(argv, argv + argc));
     return arbiter.run();
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());

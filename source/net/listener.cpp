@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -89,29 +90,102 @@ Listener bind_unix(const config::BindAddress& addr, const config::Settings& sett
   return Listener{std::move(fd), addr, true};
 }
 
-Listener adopt_fd(const config::BindAddress& addr) {
-  int fd = addr.fd;
+// An inherited or fd://N socket: describe it by what it is bound to, so "Listening at"
+// and SERVER_NAME/SERVER_PORT say the real address.
+Listener adopt_fd(int fd, const std::string& original) {
+  config::BindAddress addr;
+  addr.kind = config::BindAddress::Kind::Fd;
+  addr.fd = fd;
+  addr.original = original;
   int type = 0;
   socklen_t len = sizeof type;
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
-    throw std::runtime_error("cannot listen at " + addr.original + ": not a stream socket");
+    throw std::runtime_error("cannot listen at " + original + ": not a stream socket");
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   sockaddr_storage ss{};
   socklen_t sl = sizeof ss;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl);
-  return Listener{core::UniqueFd(fd), addr, ss.ss_family == AF_UNIX};
+  char text[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+    addr.kind = config::BindAddress::Kind::Tcp;
+    addr.host = text;
+    addr.port = ntohs(sin->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
+    addr.kind = config::BindAddress::Kind::Tcp;
+    addr.host = text;
+    addr.port = ntohs(sin6->sin6_port);
+  } else if (ss.ss_family == AF_UNIX) {
+    auto* sun = reinterpret_cast<sockaddr_un*>(&ss);
+    addr.kind = config::BindAddress::Kind::Unix;
+    addr.path = sun->sun_path;
+  }
+  Listener l{core::UniqueFd(fd), addr, ss.ss_family == AF_UNIX};
+  // Not ours to unlink at exit: whoever bound it owns the file.
+  l.inherited = true;
+  return l;
+}
+
+std::vector<int> parse_fd_list(const char* text) {
+  std::vector<int> fds;
+  std::string item;
+  for (const char* p = text;; ++p) {
+    if (*p == ',' || *p == '\0') {
+      if (!item.empty()) {
+        char* end = nullptr;
+        long v = std::strtol(item.c_str(), &end, 10);
+        if (*end != '\0' || v < 0 || v > 65535)
+          throw std::runtime_error(std::string("bad inherited fd list: ") + text);
+        fds.push_back(static_cast<int>(v));
+      }
+      item.clear();
+      if (*p == '\0') break;
+    } else {
+      item.push_back(*p);
+    }
+  }
+  return fds;
 }
 
 }  // namespace
 
+std::vector<Listener> inherited_listeners() {
+  std::vector<Listener> out;
+  // USR2 upgrade: the old master hands its sockets over (GTHREADD_FD; GUNICORN_FD too, so
+  // a gunicorn master can be upgraded to gthreadd in place).
+  for (const char* name : {kInheritedFdsEnv, "GUNICORN_FD"}) {
+    if (const char* fds = std::getenv(name); fds && *fds) {
+      for (int fd : parse_fd_list(fds)) out.push_back(adopt_fd(fd, std::string(name) + "=" + fds));
+      ::unsetenv(name);
+      return out;
+    }
+  }
+  // systemd socket activation (sd_listen_fds(3)): fds 3.. when LISTEN_PID is us.
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* count = std::getenv("LISTEN_FDS");
+  if (pid && count && std::strtol(pid, nullptr, 10) == ::getpid()) {
+    long n = std::strtol(count, nullptr, 10);
+    for (long i = 0; i < n; ++i)
+      out.push_back(adopt_fd(3 + static_cast<int>(i), "systemd socket " + std::to_string(3 + i)));
+    ::unsetenv("LISTEN_PID");
+    ::unsetenv("LISTEN_FDS");
+    ::unsetenv("LISTEN_FDNAMES");
+  }
+  return out;
+}
+
 std::vector<Listener> bind_listeners(const config::Settings& settings) {
   std::vector<Listener> out;
+  if (auto inherited = inherited_listeners(); !inherited.empty()) return inherited;
   for (const auto& addr : settings.bind) {
     switch (addr.kind) {
       case config::BindAddress::Kind::Tcp: out.push_back(bind_tcp(addr, settings)); break;
       case config::BindAddress::Kind::Unix: out.push_back(bind_unix(addr, settings)); break;
-      case config::BindAddress::Kind::Fd: out.push_back(adopt_fd(addr)); break;
+      case config::BindAddress::Kind::Fd: out.push_back(adopt_fd(addr.fd, addr.original)); break;
     }
   }
   return out;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "gthreadd/config/settings.hpp"
@@ -21,8 +22,9 @@ namespace gthreadd::master {
 class Arbiter {
  public:
   // `reload_settings` re-reads every configuration source (HUP).
+  // `argv` is the command line to re-exec on USR2 (binary upgrade).
   Arbiter(config::Settings settings, std::vector<net::Listener> listeners,
-          std::function<config::Settings()> reload_settings);
+          std::function<config::Settings()> reload_settings, std::vector<std::string> argv);
   int run();
 
  private:
@@ -41,6 +43,8 @@ class Arbiter {
   void handle_signal(int signo);
   void reload();
   void stop(bool graceful);
+  void reexec();
+  void maybe_promote();
   void signal_workers(int signo);
   [[nodiscard]] std::size_t current_workers() const;
 
@@ -55,6 +59,10 @@ class Arbiter {
   bool halt_ = false;
   int exit_code_ = 0;
   bool reloading_ = false;
+  std::vector<std::string> argv_;
+  std::string start_cwd_;
+  pid_t reexec_pid_ = 0;   // the new master we forked on USR2, while it lives
+  pid_t old_master_ = 0;   // when we are the new master of an upgrade, the one we replace
 };
 
 }  // namespace gthreadd::master
