@@ -23,6 +23,10 @@ struct ParseOutcome {
 // Throws ConfigError (exit code 2 in main, with the message on stderr).
 ParseOutcome parse_settings(int argc, const char* const* argv);
 
+// Config files ending in ".py" (gunicorn.conf.py): run by the embedded interpreter, not read
+// as INI. Until that loader exists parse_settings refuses them with a ConfigError.
+bool is_python_config(const std::string& path);
+
 // --print-config: "name = value" lines for every setting, sorted by name (gunicorn style).
 std::string format_settings(const Settings& settings);
 

@@ -1,0 +1,110 @@
+#include "gthreadd/config/command_line.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "gthreadd/config/cli_options.hpp"
+#include "gthreadd/config/ini_file.hpp"
+#include "gthreadd/config/setting_table.hpp"
+#include "gthreadd/config/shell_split.hpp"
+#include "gthreadd/config/value_parsers.hpp"
+
+namespace gthreadd::config {
+namespace {
+
+std::string env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+// gunicorn reads FORWARDED_ALLOW_IPS for its default, and PORT for the default bind
+// (0.0.0.0:$PORT, as on Heroku-style platforms).
+Settings defaults() {
+  Settings s;
+  if (auto ips = env("FORWARDED_ALLOW_IPS"); !ips.empty()) s.forwarded_allow_ips = split_list(ips);
+  return s;
+}
+
+void add_default_bind(Settings& s) {
+  if (!s.bind.empty()) return;
+  const auto port = env("PORT");
+  std::string error;
+  auto address = parse_bind_address(port.empty() ? "127.0.0.1:8000" : "0.0.0.0:" + port, error);
+  if (!address) throw ConfigError("PORT: " + error);
+  s.bind.push_back(std::move(*address));
+}
+
+CliValues environment_arguments() {
+  for (const char* name : {"GTHREADD_CMD_ARGS", "GUNICORN_CMD_ARGS"}) {
+    const auto text = env(name);
+    if (text.empty()) continue;
+    auto words = shell_split(text);
+    if (!words) throw ConfigError(std::string(name) + ": unbalanced quotes or trailing backslash");
+    return parse_cli(std::move(*words), name);
+  }
+  return {};
+}
+
+}  // namespace
+
+bool is_python_config(const std::string& path) {
+  return path.size() > 3 && path.compare(path.size() - 3, 3, ".py") == 0;
+}
+
+ParseOutcome parse_settings(int argc, const char* const* argv) {
+  ParseOutcome outcome;
+  CliValues command_line = parse_cli({argv + std::min(argc, 1), argv + argc}, "command line");
+  if (command_line.exit) {
+    outcome.action = ParseOutcome::Action::Exit;
+    outcome.exit_code = command_line.exit_code;
+    return outcome;
+  }
+  CliValues from_env = environment_arguments();
+
+  std::string config_file = !command_line.config_file.empty() ? command_line.config_file
+                                                               : from_env.config_file;
+  if (config_file.empty() && std::filesystem::is_regular_file("gthreadd.ini")) {
+    config_file = "gthreadd.ini";
+  }
+
+  Settings& s = outcome.settings;
+  s = defaults();
+  if (!config_file.empty()) {
+    if (is_python_config(config_file)) {
+      throw ConfigError(config_file + ": .py config files are not supported yet; use an INI file "
+                        "with a [gthreadd] section");
+    }
+    apply_ini_file(s, config_file);
+  }
+  apply_assignments(s, from_env.assignments);
+  apply_assignments(s, command_line.assignments);
+  s.config_file = config_file;
+
+  add_default_bind(s);
+  if (s.print_config) s.check_config = true;  // gunicorn: --print-config implies a check
+  if (s.app_uri_text.empty() && !s.print_config) {
+    throw ConfigError("no APP_URI given: usage: gthreadd [OPTIONS] APP_URI "
+                      "(or set wsgi_app in the config file)");
+  }
+  return outcome;
+}
+
+// gunicorn's Config.__str__: names padded to the longest, sorted, "name = value".
+std::string format_settings(const Settings& settings) {
+  std::vector<std::pair<std::string, std::string>> lines;
+  lines.emplace_back("config", settings.config_file.empty() ? "None" : settings.config_file);
+  for (const auto& spec : setting_table()) {
+    if (!spec.refused) lines.emplace_back(spec.name, spec.show(settings));
+  }
+  std::sort(lines.begin(), lines.end());
+  std::size_t width = 0;
+  for (const auto& line : lines) width = std::max(width, line.first.size());
+  std::string out;
+  for (const auto& [name, value] : lines) {
+    out += name + std::string(width - name.size(), ' ') + " = " + value + "\n";
+  }
+  return out;
+}
+
+}  // namespace gthreadd::config
