@@ -1,0 +1,80 @@
+#pragma once
+// One response on its way to the wire: holds the validated head, queues body bytes (as
+// references to the app's bytes objects, no copy), decides the framing once, and writes
+// with the GIL released. All methods are called with the GIL held.
+#include <Python.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gthreadd/http/request.hpp"
+#include "gthreadd/wsgi/response_head.hpp"
+#include "gthreadd/wsgi/response_writer.hpp"
+
+namespace gthreadd::wsgi {
+
+class ResponseStream {
+ public:
+  ResponseStream(const http::Request& request, ResponseWriter& writer);
+  ~ResponseStream();
+  ResponseStream(const ResponseStream&) = delete;
+  ResponseStream& operator=(const ResponseStream&) = delete;
+
+  [[nodiscard]] bool has_head() const noexcept { return head_set_; }
+  [[nodiscard]] bool head_sent() const noexcept { return head_sent_; }
+  [[nodiscard]] bool broken() const noexcept { return broken_; }
+  [[nodiscard]] bool has_pending() const noexcept { return pending_len_ > 0; }
+  void set_head(ResponseHead&& head);  // start_response (again, with exc_info, before sending)
+
+  // Queues a body item (a bytes object, borrowed; the stream takes its own reference),
+  // truncated at the app's Content-Length and dropped when the response has no body.
+  void queue(PyObject* bytes);
+  // Sends the head (if not yet sent) and what is queued. `final`: the body is complete, so
+  // an unsized body gets a Content-Length instead of chunking if the head is still unsent,
+  // and a chunked body gets its last-chunk. False if the peer is gone.
+  bool flush(bool final);
+  // The rest of the body from a regular file (wsgi.file_wrapper); ends the body.
+  bool send_file(int fd, off_t offset, std::uint64_t count);
+
+  // An error before the head went out: drop everything and answer 500 (closes).
+  void send_internal_error();
+  // An error after the head went out: the body is incomplete; the connection must close
+  // (and a chunked body gets no last-chunk, so the client sees it was cut short).
+  void abort() noexcept;
+
+  [[nodiscard]] bool keep_alive() const noexcept;
+  [[nodiscard]] int status_sent() const noexcept { return status_sent_; }
+  [[nodiscard]] std::uint64_t body_bytes() const noexcept { return body_sent_; }
+
+ private:
+  [[nodiscard]] bool no_body() const noexcept;
+  void decide_framing(std::optional<std::uint64_t> known_total);
+  bool send_iov(std::vector<iovec>& iov);
+  void drop_pending() noexcept;
+
+  const http::Request& request_;
+  ResponseWriter& writer_;
+  ResponseHead head_;
+  bool head_set_ = false;
+  bool head_sent_ = false;
+  bool broken_ = false;
+  bool aborted_ = false;
+  bool finished_ = false;
+  BodyFraming framing_ = BodyFraming::None;
+  std::optional<std::uint64_t> derived_length_;
+  bool keep_alive_at_head_ = false;
+  std::string head_bytes_;
+  std::vector<PyObject*> pending_refs_;
+  std::vector<iovec> pending_iov_;
+  std::uint64_t pending_len_ = 0;
+  std::uint64_t body_queued_ = 0;   // body bytes accepted so far (after truncation)
+  std::uint64_t body_dropped_ = 0;  // HEAD: what the body would have been, for its length
+  std::uint64_t body_sent_ = 0;
+  int status_sent_ = 0;
+};
+
+}  // namespace gthreadd::wsgi

@@ -1,0 +1,192 @@
+#include "gthreadd/wsgi/app_runner.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+
+#include "gthreadd/wsgi/app_loader.hpp"
+#include "gthreadd/wsgi/environ_builder.hpp"
+#include "gthreadd/wsgi/error_stream.hpp"
+#include "gthreadd/wsgi/file_wrapper.hpp"
+#include "gthreadd/wsgi/input_stream.hpp"
+#include "gthreadd/wsgi/interpreter.hpp"
+#include "gthreadd/wsgi/py_visibility.hpp"
+#include "gthreadd/wsgi/python_module.hpp"
+#include "gthreadd/wsgi/response_stream.hpp"
+#include "gthreadd/wsgi/start_response.hpp"
+#include "gthreadd/wsgi/thread_state.hpp"
+
+namespace py = pybind11;
+
+namespace gthreadd::wsgi {
+
+struct GTHREADD_PY_HIDDEN AppRunner::Impl {
+  py::object app;
+  py::object format_exception;
+  std::optional<EnvironBuilder> environ;
+  bool sendfile = true;
+
+  void run(const http::Request& request, http::RequestBody& body, const PeerInfo& peer,
+           ResponseStream& stream) const;
+  // Sends the body from `result`; returns what was wrong with it ("" = fine).
+  std::string iterate(const py::object& result, ResponseStream& stream) const;
+  bool try_sendfile(const py::object& result, ResponseStream& stream) const;
+  std::string traceback(const py::error_already_set& e) const;
+};
+
+std::string AppRunner::Impl::traceback(const py::error_already_set& e) const {
+  try {
+    auto text = py::str("").attr("join")(format_exception(e.type(), e.value(), e.trace())).cast<std::string>();
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+  } catch (const py::error_already_set&) {
+    return e.what();
+  }
+}
+
+bool AppRunner::Impl::try_sendfile(const py::object& result, ResponseStream& stream) const {
+  if (!sendfile || !py::isinstance<FileWrapper>(result) || !stream.has_head()) return false;
+  const auto& wrapper = result.cast<const FileWrapper&>();
+  const int fd = wrapper.regular_file_fd();
+  if (fd < 0) return false;
+  // tell(), not the fd's offset: a buffered file object may have read ahead of what the
+  // app consumed.
+  off_t offset = 0;
+  try {
+    offset = py::hasattr(wrapper.filelike(), "tell")
+                 ? static_cast<off_t>(wrapper.filelike().attr("tell")().cast<long long>())
+                 : ::lseek(fd, 0, SEEK_CUR);
+  } catch (const py::error_already_set&) {
+    return false;
+  }
+  struct stat st {};
+  if (offset < 0 || ::fstat(fd, &st) != 0) return false;
+  const std::uint64_t count = st.st_size > offset ? static_cast<std::uint64_t>(st.st_size - offset) : 0;
+  stream.send_file(fd, offset, count);
+  return true;
+}
+
+std::string AppRunner::Impl::iterate(const py::object& result, ResponseStream& stream) const {
+  if (try_sendfile(result, stream)) return {};
+  auto accept = [&](PyObject* item) -> std::string {
+    if (!PyBytes_Check(item))
+      return std::string("response body items must be bytes, not ") + Py_TYPE(item)->tp_name;
+    if (!stream.has_head()) {
+      if (PyBytes_GET_SIZE(item) == 0) return {};
+      return "the app returned body bytes without calling start_response";
+    }
+    stream.queue(item);
+    return {};
+  };
+  if (PyList_CheckExact(result.ptr()) || PyTuple_CheckExact(result.ptr())) {
+    // The whole body is here: queue it all and write it once, with a Content-Length.
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(result.ptr());
+    for (Py_ssize_t i = 0; i < n; ++i)
+      if (auto why = accept(PySequence_Fast_GET_ITEM(result.ptr(), i)); !why.empty()) return why;
+    return {};
+  }
+  auto it = py::reinterpret_steal<py::object>(PyObject_GetIter(result.ptr()));
+  if (!it) throw py::error_already_set();
+  while (auto item = py::reinterpret_steal<py::object>(PyIter_Next(it.ptr()))) {
+    if (auto why = accept(item.ptr()); !why.empty()) return why;
+    // PEP 3333: a yielded block goes out before the next one is asked for.
+    if (stream.has_pending() && !stream.flush(false)) return {};
+  }
+  if (PyErr_Occurred()) throw py::error_already_set();
+  return {};
+}
+
+void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
+                          const PeerInfo& peer, ResponseStream& stream) const {
+  py::object input = py::cast(InputStream(&body));
+  py::object start_response = py::cast(StartResponse(&stream));
+  // The app may keep either object past the request: cut them off from this request's
+  // body and stream whichever way we leave.
+  struct Detach {
+    py::object& input;
+    py::object& start_response;
+    ~Detach() {
+      input.cast<InputStream&>().detach();
+      start_response.cast<StartResponse&>().detach();
+    }
+  } detach{input, start_response};
+
+  std::optional<py::error_already_set> failure;
+  std::string invalid;
+  py::object result;
+  try {
+    py::dict environ = this->environ->build(request, body, peer, input);
+    result = app(environ, start_response);
+    invalid = iterate(result, stream);
+  } catch (py::error_already_set& e) {
+    failure.emplace(std::move(e));
+  } catch (const std::exception& e) {
+    invalid = e.what();
+  }
+  // PEP 3333: close() is called once, whether iteration finished, failed or was cut short.
+  if (result && py::hasattr(result, "close")) {
+    try {
+      result.attr("close")();
+    } catch (py::error_already_set& e) {
+      if (!failure) failure.emplace(std::move(e));
+    }
+  }
+  const std::string_view uri = request.target;
+  if (failure) {
+    if (stream.broken()) {
+      spdlog::debug("Client went away during request {}", uri);
+    } else {
+      spdlog::error("Error handling request {}\n{}", uri, traceback(*failure));
+    }
+    stream.send_internal_error();
+  } else if (!invalid.empty() || !stream.has_head()) {
+    if (invalid.empty()) invalid = "start_response was not called";
+    spdlog::error("Error handling request {}: invalid response: {}", uri, invalid);
+    stream.send_internal_error();
+  } else {
+    stream.flush(true);
+  }
+}
+
+AppRunner::AppRunner(const config::Settings& settings) : impl_(std::make_unique<Impl>()) {
+  try {
+    py::module_ module = python_module();
+    impl_->app = load_app(settings.app);
+    impl_->format_exception = py::module_::import("traceback").attr("format_exception");
+    impl_->environ.emplace(settings, module.attr("ErrorStream")(), module.attr("FileWrapper"));
+    impl_->sendfile = settings.sendfile;
+  } catch (const py::error_already_set& e) {
+    throw AppLoadError(std::string("cannot set up the WSGI bridge: ") + e.what());
+  }
+}
+
+AppRunner::~AppRunner() {
+  // Python references die with the GIL held, whichever thread destroys the runner.
+  const PyGILState_STATE gil = PyGILState_Ensure();
+  impl_.reset();
+  PyGILState_Release(gil);
+}
+
+RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody& body,
+                                 const PeerInfo& peer, ResponseWriter& writer) {
+  GilHolder gil;  // the one acquire of this request; released only around socket writes
+  RequestOutcome outcome;
+  {
+    ResponseStream stream(request, writer);
+    try {
+      impl_->run(request, body, peer, stream);
+    } catch (const std::exception& e) {
+      spdlog::error("Error handling request {}: {}", request.target, e.what());
+      stream.send_internal_error();
+    }
+    outcome.keep_alive = stream.keep_alive();
+    outcome.status = stream.status_sent();
+    outcome.body_bytes = stream.body_bytes();
+  }
+  return outcome;
+}
+
+}  // namespace gthreadd::wsgi

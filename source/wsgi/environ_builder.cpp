@@ -1,0 +1,247 @@
+#include "gthreadd/wsgi/environ_builder.hpp"
+
+#include <array>
+#include <cstdlib>
+
+#include "gthreadd/http/char_class.hpp"
+
+namespace py = pybind11;
+
+namespace gthreadd::wsgi {
+namespace {
+
+PyObject* interned(const char* s) { return PyUnicode_InternFromString(s); }
+
+// PEP 3333 native strings: bytes from the wire are decoded as latin-1, losslessly.
+PyObject* latin1(std::string_view s) {
+  return PyUnicode_DecodeLatin1(s.data(), static_cast<Py_ssize_t>(s.size()), nullptr);
+}
+
+void set_steal(PyObject* dict, PyObject* key, PyObject* value) {
+  if (value == nullptr) throw py::error_already_set();
+  const int rc = PyDict_SetItem(dict, key, value);
+  Py_DECREF(value);
+  if (rc != 0) throw py::error_already_set();
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// gunicorn's unquote_to_wsgi_str (urllib.parse.unquote_to_bytes, then latin-1): a '%' not
+// followed by two hex digits is kept as it is, never an error.
+PyObject* unquote_latin1(std::string_view path, std::string& scratch) {
+  if (path.find('%') == std::string_view::npos) return latin1(path);
+  scratch.clear();
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size()) {
+      const int hi = hex_value(path[i + 1]), lo = hex_value(path[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        scratch.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    scratch.push_back(path[i]);
+  }
+  return latin1(scratch);
+}
+
+void upper_into(std::string_view name, std::string& out) {
+  out.assign(name);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+}
+
+constexpr std::array<const char*, 32> kCommonHeaders = {
+    "HOST", "USER-AGENT", "ACCEPT", "ACCEPT-ENCODING", "ACCEPT-LANGUAGE", "ACCEPT-CHARSET",
+    "CONNECTION", "COOKIE", "REFERER", "ORIGIN", "AUTHORIZATION", "CACHE-CONTROL", "PRAGMA",
+    "IF-NONE-MATCH", "IF-MODIFIED-SINCE", "IF-MATCH", "RANGE", "X-FORWARDED-FOR",
+    "X-FORWARDED-PROTO", "X-FORWARDED-HOST", "X-FORWARDED-PORT", "X-REAL-IP", "X-REQUEST-ID",
+    "X-REQUESTED-WITH", "X-CSRFTOKEN", "DNT", "UPGRADE-INSECURE-REQUESTS", "SEC-FETCH-MODE",
+    "SEC-FETCH-SITE", "TRANSFER-ENCODING", "EXPECT", "KEEP-ALIVE"};
+
+constexpr std::array<const char*, 9> kMethods = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                 "OPTIONS", "PATCH",   "TRACE", "CONNECT"};
+
+}  // namespace
+
+EnvironBuilder::EnvironBuilder(const config::Settings& settings, py::object errors,
+                               py::object file_wrapper) {
+  k_method_ = interned("REQUEST_METHOD");
+  k_script_name_ = interned("SCRIPT_NAME");
+  k_path_info_ = interned("PATH_INFO");
+  k_query_ = interned("QUERY_STRING");
+  k_raw_uri_ = interned("RAW_URI");
+  k_server_name_ = interned("SERVER_NAME");
+  k_server_port_ = interned("SERVER_PORT");
+  k_protocol_ = interned("SERVER_PROTOCOL");
+  k_remote_addr_ = interned("REMOTE_ADDR");
+  k_remote_port_ = interned("REMOTE_PORT");
+  k_content_type_ = interned("CONTENT_TYPE");
+  k_content_length_ = interned("CONTENT_LENGTH");
+  k_scheme_ = interned("wsgi.url_scheme");
+  k_input_ = interned("wsgi.input");
+  v_http10_ = interned("HTTP/1.0");
+  v_http11_ = interned("HTTP/1.1");
+  v_https_ = interned("https");
+
+  // gunicorn takes SCRIPT_NAME from the process environment (-e SCRIPT_NAME=/app).
+  if (const char* sn = std::getenv("SCRIPT_NAME")) script_name_ = sn;
+
+  for (const auto& ip : settings.forwarded_allow_ips) {
+    if (ip == "*") trust_all_forwarders_ = true;
+    forwarded_allow_.insert(ip);
+  }
+  for (const auto& [name, value] : settings.secure_scheme_headers) {
+    std::string upper;
+    upper_into(name, upper);
+    secure_headers_.emplace_back(std::move(upper), value);
+  }
+  for (const char* name : kCommonHeaders) {
+    std::string key = std::string("HTTP_") + name;
+    for (char& c : key)
+      if (c == '-') c = '_';
+    header_keys_.emplace(name, interned(key.c_str()));
+  }
+  for (const char* method : kMethods) methods_.emplace(method, interned(method));
+
+  template_["wsgi.version"] = py::make_tuple(1, 0);
+  template_["wsgi.url_scheme"] = py::str("http");
+  template_["wsgi.multithread"] = true;
+  template_["wsgi.multiprocess"] = settings.workers > 1;
+  template_["wsgi.run_once"] = false;
+  template_["wsgi.input_terminated"] = true;
+  template_["wsgi.errors"] = std::move(errors);
+  template_["wsgi.file_wrapper"] = std::move(file_wrapper);
+  template_["SERVER_SOFTWARE"] = py::str(std::string("gthreadd/") + GTHREADD_VERSION);
+  template_[py::handle(k_script_name_)] = py::str(script_name_);
+}
+
+EnvironBuilder::~EnvironBuilder() {
+  for (PyObject* o : {k_method_, k_script_name_, k_path_info_, k_query_, k_raw_uri_,
+                      k_server_name_, k_server_port_, k_protocol_, k_remote_addr_,
+                      k_remote_port_, k_content_type_, k_content_length_, k_scheme_, k_input_,
+                      v_http10_, v_http11_, v_https_})
+    Py_XDECREF(o);
+  for (auto& [name, key] : header_keys_) Py_XDECREF(key);
+  for (auto& [name, key] : methods_) Py_XDECREF(key);
+}
+
+PyObject* EnvironBuilder::header_key(std::string_view upper, std::string& scratch) const {
+  if (auto it = header_keys_.find(upper); it != header_keys_.end()) {
+    Py_INCREF(it->second);
+    return it->second;
+  }
+  scratch.assign("HTTP_").append(upper);
+  for (char& c : scratch)
+    if (c == '-') c = '_';
+  return PyUnicode_FromStringAndSize(scratch.data(), static_cast<Py_ssize_t>(scratch.size()));
+}
+
+// gunicorn: the scheme headers count only from a peer in --forwarded-allow-ips ('*' = any;
+// unix-socket peers are the local proxy). Headers that disagree leave it "http", where
+// gunicorn answers 400: never upgrade on contradictory evidence.
+bool EnvironBuilder::is_secure(const http::Request& request, const PeerInfo& peer) const {
+  if (secure_headers_.empty()) return false;
+  if (!peer.unix_socket && !trust_all_forwarders_ && !forwarded_allow_.contains(peer.remote_addr))
+    return false;
+  bool secure = false, insecure = false;
+  for (const auto& field : request.headers) {
+    for (const auto& [name, value] : secure_headers_) {
+      if (!http::iequals(field.name, name)) continue;
+      (field.value == value ? secure : insecure) = true;
+    }
+  }
+  return secure && !insecure;
+}
+
+py::dict EnvironBuilder::build(const http::Request& request, const http::RequestBody& body,
+                               const PeerInfo& peer, py::handle input) const {
+  auto env = py::reinterpret_steal<py::dict>(PyDict_Copy(template_.ptr()));
+  if (!env) throw py::error_already_set();
+  PyObject* e = env.ptr();
+  thread_local std::string scratch, upper;
+
+  if (auto it = methods_.find(request.method); it != methods_.end()) {
+    PyDict_SetItem(e, k_method_, it->second);
+  } else {
+    set_steal(e, k_method_, latin1(request.method));
+  }
+  std::string_view path = request.path;
+  if (!script_name_.empty() && path.starts_with(script_name_)) path.remove_prefix(script_name_.size());
+  set_steal(e, k_path_info_, unquote_latin1(path, scratch));
+  set_steal(e, k_query_, latin1(request.query));
+  set_steal(e, k_raw_uri_, latin1(request.target));
+  PyDict_SetItem(e, k_protocol_, request.version_minor == 0 ? v_http10_ : v_http11_);
+  PyDict_SetItem(e, k_input_, input.ptr());
+
+  std::string_view host;
+  bool has_content_length = false;
+  for (const auto& field : request.headers) {
+    upper_into(field.name, upper);
+    if (upper == "CONTENT-TYPE") {
+      set_steal(e, k_content_type_, latin1(field.value));
+      continue;
+    }
+    if (upper == "CONTENT-LENGTH") {
+      has_content_length = true;
+      set_steal(e, k_content_length_, latin1(field.value));
+      continue;
+    }
+    if (upper == "HOST") host = field.value;
+    PyObject* key = header_key(upper, scratch);
+    if (key == nullptr) throw py::error_already_set();
+    PyObject* value = latin1(field.value);
+    // Repeated fields are one list-valued field (RFC 9110 §5.3), joined with ","
+    // exactly as gunicorn joins them.
+    if (PyObject* previous = value ? PyDict_GetItemWithError(e, key) : nullptr) {
+      PyObject* joined = PyUnicode_FromFormat("%U,%U", previous, value);
+      Py_DECREF(value);
+      value = joined;
+    }
+    if (value == nullptr) {
+      Py_DECREF(key);
+      throw py::error_already_set();
+    }
+    const int rc = PyDict_SetItem(e, key, value);
+    Py_DECREF(key);
+    Py_DECREF(value);
+    if (rc != 0) throw py::error_already_set();
+  }
+  // A chunked body is fully decoded before the app runs: give its size, so frameworks that
+  // read CONTENT_LENGTH bytes (Django) see it. gunicorn leaves it unset here.
+  if (!has_content_length && request.framing == http::BodyFraming::Chunked)
+    set_steal(e, k_content_length_, PyUnicode_FromFormat("%llu", static_cast<unsigned long long>(body.size())));
+
+  const bool secure = is_secure(request, peer);
+  if (secure) PyDict_SetItem(e, k_scheme_, v_https_);
+
+  set_steal(e, k_remote_addr_, latin1(peer.remote_addr));
+  if (!peer.unix_socket) {
+    set_steal(e, k_remote_port_, PyUnicode_FromFormat("%u", static_cast<unsigned>(peer.remote_port)));
+    set_steal(e, k_server_name_, latin1(peer.server_name));
+    set_steal(e, k_server_port_, latin1(peer.server_port));
+  } else if (!host.empty()) {
+    // gunicorn: a unix socket has no address for the WSGI server keys; use Host, with the
+    // scheme's default port when Host has none.
+    const auto colon = host.rfind(':');
+    const auto bracket = host.rfind(']');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+      set_steal(e, k_server_name_, latin1(host.substr(0, colon)));
+      set_steal(e, k_server_port_, latin1(host.substr(colon + 1)));
+    } else {
+      set_steal(e, k_server_name_, latin1(host));
+      set_steal(e, k_server_port_, latin1(secure ? "443" : "80"));
+    }
+  } else {
+    set_steal(e, k_server_name_, latin1(peer.server_name));
+    set_steal(e, k_server_port_, latin1(""));
+  }
+  return env;
+}
+
+}  // namespace gthreadd::wsgi
