@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gthreadd/log/logger.hpp"
+#include "gthreadd/master/process_setup.hpp"
 #include "gthreadd/worker/worker_process.hpp"
 
 namespace gthreadd::master {
@@ -117,6 +119,17 @@ void Arbiter::spawn_worker() {
     signal_fd_.reset();
     for (auto& [other, w] : workers_) w.heartbeat.reset();
     spdlog::info("Booting worker with pid: {}", ::getpid());
+    ProcessTitle::set("gthreadd: worker [" + process_label(settings_) + "]");
+    try {
+      // The heartbeat file is unlinked, so only this process can reach it; making it
+      // writable lets the worker touch it after dropping to --user.
+      ::fchmod(heartbeat->fd(), 0666);
+      drop_privileges(settings_);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      spdlog::default_logger()->flush();
+      ::_exit(worker::kExitBootError);
+    }
     int code = worker::run_worker(settings_, listeners_, *heartbeat);
     spdlog::default_logger()->flush();
     ::_exit(code);

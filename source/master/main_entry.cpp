@@ -1,5 +1,7 @@
 #include "gthreadd/master/main_entry.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -8,6 +10,7 @@
 #include "gthreadd/config/command_line.hpp"
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/master/arbiter.hpp"
+#include "gthreadd/master/process_setup.hpp"
 #include "gthreadd/net/listener.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
@@ -31,9 +34,17 @@ int check_config(const config::Settings& settings) {
 }  // namespace
 
 int run_main(int argc, char** argv) {
+  // Our own copy of the command line: the process title is written over argv's memory,
+  // and HUP re-parses and USR2 re-execs from it.
+  std::vector<std::string> args(argv, argv + argc);
+  auto parse_args = [args] {
+    std::vector<const char*> ptrs;
+    for (const auto& a : args) ptrs.push_back(a.c_str());
+    return config::parse_settings(static_cast<int>(ptrs.size()), ptrs.data());
+  };
   config::ParseOutcome outcome;
   try {
-    outcome = config::parse_settings(argc, argv);
+    outcome = parse_args();
   } catch (const config::ConfigError& e) {
     std::cerr << "Error: " << e.what() << '\n';
     return 2;
@@ -47,15 +58,22 @@ int run_main(int argc, char** argv) {
   if (settings.check_config) return check_config(settings);
 
   try {
+    apply_raw_env(settings);
+    if (settings.daemon) daemonize(settings.enable_stdio_inheritance);
     log::init_error_log(settings);
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << '\n';
     return 1;
   }
+  ProcessTitle::init(argc, argv);
+  ProcessTitle::set("gthreadd: master [" + process_label(settings) + "]");
 
   std::vector<net::Listener> listeners;
   try {
+    // --umask applies to the unix socket files we create, as in gunicorn's create_sockets.
+    const mode_t old_umask = ::umask(static_cast<mode_t>(settings.umask));
     listeners = net::bind_listeners(settings);
+    ::umask(old_umask);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     spdlog::error("Can't connect to {}", settings.bind.empty() ? "" : settings.bind.front().original);
@@ -64,8 +82,7 @@ int run_main(int argc, char** argv) {
 
   try {
     Arbiter arbiter(settings, std::move(listeners),
-                    [argc, argv] { return config::parse_settings(argc, argv).settings; },
-                    std::vector<std::string>(argv, argv + argc));
+                    [parse_args] { return parse_args().settings; }, args);
     return arbiter.run();
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
