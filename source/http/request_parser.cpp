@@ -29,7 +29,6 @@ constexpr auto kTargetChar = make_target_table();
 
 constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
@@ -103,9 +102,14 @@ ParseStatus RequestParser::parse(std::string_view buffer, Request& out) {
     const auto lf = static_cast<std::size_t>(static_cast<const char*>(nl) - data);
     const std::size_t line_start = scanned_;
     searched_ = scanned_ = lf + 1;
+    const bool has_cr = lf > line_start && data[lf - 1] == '\r';
+    const std::string_view line(data + line_start, lf - line_start - (has_cr ? 1 : 0));
+    // Limits first, so the verdict is the same whether the line arrived whole or in pieces
+    // (check_partial_line applies the same rule to a line still arriving).
+    if (line.size() > (request_line_done_ ? limits_.field_size : limits_.request_line))
+      return request_line_done_ ? fail(431, "header field too long") : fail(414, "request line too long");
     // RFC 9112 §2.2: we accept only CRLF; a bare LF is how smuggling parsers disagree.
-    if (lf == line_start || data[lf - 1] != '\r') return fail(400, "bare LF in request head");
-    const std::string_view line(data + line_start, lf - 1 - line_start);
+    if (!has_cr) return fail(400, "bare LF in request head");
 
     if (!request_line_done_) {
       if (line.empty()) {
@@ -113,7 +117,6 @@ ParseStatus RequestParser::parse(std::string_view buffer, Request& out) {
         request_start_ = scanned_;
         continue;
       }
-      if (line.size() > limits_.request_line) return fail(414, "request line too long");
       if (!parse_request_line(line, line_start)) return state_;
       request_line_done_ = true;
       continue;
@@ -124,7 +127,6 @@ ParseStatus RequestParser::parse(std::string_view buffer, Request& out) {
       state_ = ParseStatus::Complete;
       return state_;
     }
-    if (line.size() > limits_.field_size) return fail(431, "header field too long");
     if (!parse_field_line(buffer, line, line_start)) return state_;
   }
 }
