@@ -19,6 +19,8 @@
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/master/process_setup.hpp"
 #include "gthreadd/worker/worker_process.hpp"
+#include "gthreadd/wsgi/interpreter.hpp"
+#include "gthreadd/wsgi/python_process.hpp"
 
 namespace gthreadd::master {
 namespace {
@@ -54,12 +56,14 @@ sigset_t master_signals() {
 }  // namespace
 
 Arbiter::Arbiter(config::Settings settings, std::vector<net::Listener> listeners,
-                 std::function<config::Settings()> reload_settings, std::vector<std::string> argv)
+                 std::function<config::Settings()> reload_settings, std::vector<std::string> argv,
+                 std::unique_ptr<wsgi::AppRunner> preloaded)
     : settings_(std::move(settings)),
       listeners_(std::move(listeners)),
       reload_settings_(std::move(reload_settings)),
       target_workers_(std::max(1, settings_.workers)),
-      argv_(std::move(argv)) {
+      argv_(std::move(argv)),
+      preloaded_(std::move(preloaded)) {
   char cwd[4096];
   if (::getcwd(cwd, sizeof cwd)) start_cwd_ = cwd;
   for (const char* name : {kMasterPidEnv, "GUNICORN_PID"}) {
@@ -108,7 +112,7 @@ int Arbiter::run() {
 void Arbiter::spawn_worker() {
   auto heartbeat = std::make_unique<worker::Heartbeat>(settings_.worker_tmp_dir);
   spdlog::default_logger()->flush();
-  pid_t pid = ::fork();
+  pid_t pid = wsgi::fork_process();
   if (pid < 0) {
     spdlog::error("fork: {}", std::strerror(errno));
     return;
@@ -130,7 +134,8 @@ void Arbiter::spawn_worker() {
       spdlog::default_logger()->flush();
       ::_exit(worker::kExitBootError);
     }
-    int code = worker::run_worker(settings_, listeners_, *heartbeat);
+    if (preloaded_) wsgi::release_gil_from_main_thread();
+    int code = worker::run_worker(settings_, listeners_, *heartbeat, preloaded_.get());
     spdlog::default_logger()->flush();
     ::_exit(code);
   }

@@ -80,9 +80,22 @@ int run_main(int argc, char** argv) {
     return 1;
   }
 
+  std::unique_ptr<wsgi::AppRunner> preloaded;
+  if (settings.preload_app) {
+    // --preload: import the app once in the master; workers inherit it through fork
+    // (with CPython's fork hooks). The master stays single-threaded: no TBB here.
+    try {
+      wsgi::start_interpreter(settings);
+      preloaded = std::make_unique<wsgi::AppRunner>(settings);
+    } catch (const std::exception& e) {
+      spdlog::error("Exception while preloading the app:\n{}", e.what());
+      spdlog::error("Reason: App failed to load.");
+      return 4;
+    }
+  }
   try {
     Arbiter arbiter(settings, std::move(listeners),
-                    [parse_args] { return parse_args().settings; }, args);
+                    [parse_args] { return parse_args().settings; }, args, std::move(preloaded));
     return arbiter.run();
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());

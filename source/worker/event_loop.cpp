@@ -61,7 +61,7 @@ void rebase(http::Request& r, const char* old_base, const char* new_base) {
 
 EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
                      wsgi::AppRunner& runner, const Heartbeat& heartbeat, tbb::task_arena& arena,
-                     int signal_fd)
+                     int signal_fd, FileWatcher* watcher)
     : settings_(settings),
       listeners_(listeners),
       runner_(runner),
@@ -71,6 +71,7 @@ EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener
       spill_dir_(settings.worker_tmp_dir.empty() ? default_worker_tmp_dir() : settings.worker_tmp_dir),
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       signal_fd_(signal_fd),
+      watcher_(watcher),
       send_timeout_(std::chrono::seconds(settings.timeout > 0 ? std::max(settings.timeout, 30) : 30)) {
   if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   listener_tags_.reserve(listeners_.size());
@@ -83,6 +84,7 @@ EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener
   };
   add(signal_fd_, &signal_tag_);
   add(returns_.fd(), &returns_tag_);
+  if (watcher_) add(watcher_->fd(), &reload_tag_);
   if (settings.max_requests > 0) {
     // gunicorn: max_requests + randint(0, jitter), so workers do not all restart at once.
     std::random_device rd;
@@ -139,6 +141,11 @@ int EventLoop::run() {
       void* ptr = events[i].data.ptr;
       if (ptr == &signal_tag_) {
         handle_signals();
+      } else if (ptr == &reload_tag_) {
+        if (auto file = watcher_->changed_file(); !file.empty() && !stopping_) {
+          spdlog::info("Worker reloading: {} modified", file);
+          begin_graceful_stop("Worker exiting (pid: {})");
+        }
       } else if (ptr == &returns_tag_) {
         returns_.drain(returned_scratch_);
         for (auto& c : returned_scratch_) on_returned(std::move(c));

@@ -16,6 +16,7 @@
 #include "gthreadd/worker/event_loop.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
+#include "gthreadd/wsgi/python_process.hpp"
 
 namespace gthreadd::worker {
 namespace {
@@ -31,7 +32,7 @@ namespace {
 }  // namespace
 
 int run_worker(const config::Settings& settings, std::vector<net::Listener>& listeners,
-               const Heartbeat& heartbeat) {
+               const Heartbeat& heartbeat, wsgi::AppRunner* preloaded) {
   // Signals first, while this process has one thread: pool threads created later inherit
   // the mask, so TERM/INT/QUIT/USR1 reach only the signalfd the event loop reads.
   sigset_t handled;
@@ -50,10 +51,20 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
     return kExitBootError;
   }
 
-  std::unique_ptr<wsgi::AppRunner> runner;
+  std::unique_ptr<wsgi::AppRunner> owned_runner;
+  wsgi::AppRunner* runner = preloaded;
+  std::unique_ptr<FileWatcher> watcher;
   try {
-    wsgi::start_interpreter(settings);
-    runner = std::make_unique<wsgi::AppRunner>(settings);
+    if (!runner) {
+      wsgi::start_interpreter(settings);
+      owned_runner = std::make_unique<wsgi::AppRunner>(settings);
+      runner = owned_runner.get();
+    }
+    if (settings.reload) {
+      auto files = wsgi::loaded_module_files();
+      files.insert(files.end(), settings.reload_extra_files.begin(), settings.reload_extra_files.end());
+      watcher = std::make_unique<FileWatcher>(files);
+    }
   } catch (const wsgi::AppLoadError& e) {
     spdlog::error("Exception in worker process:\n{}", e.what());
     return kExitAppLoadError;
@@ -72,7 +83,7 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
   arena.initialize();
 
   try {
-    EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get());
+    EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get());
     heartbeat.beat();  // booted: from now on the master may time us out
     finish(loop.run());
   } catch (const std::exception& e) {

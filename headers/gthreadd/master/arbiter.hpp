@@ -16,6 +16,7 @@
 #include "gthreadd/master/pidfile.hpp"
 #include "gthreadd/net/listener.hpp"
 #include "gthreadd/worker/heartbeat.hpp"
+#include "gthreadd/wsgi/app_runner.hpp"
 
 namespace gthreadd::master {
 
@@ -24,7 +25,8 @@ class Arbiter {
   // `reload_settings` re-reads every configuration source (HUP).
   // `argv` is the command line to re-exec on USR2 (binary upgrade).
   Arbiter(config::Settings settings, std::vector<net::Listener> listeners,
-          std::function<config::Settings()> reload_settings, std::vector<std::string> argv);
+          std::function<config::Settings()> reload_settings, std::vector<std::string> argv,
+          std::unique_ptr<wsgi::AppRunner> preloaded = nullptr);
   int run();
 
  private:
@@ -61,6 +63,7 @@ class Arbiter {
   bool reloading_ = false;
   std::vector<std::string> argv_;
   std::string start_cwd_;
+  std::unique_ptr<wsgi::AppRunner> preloaded_;  // --preload: loaded here, inherited by fork
   pid_t reexec_pid_ = 0;   // the new master we forked on USR2, while it lives
   pid_t old_master_ = 0;   // when we are the new master of an upgrade, the one we replace
 };

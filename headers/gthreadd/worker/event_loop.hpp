@@ -15,6 +15,7 @@
 #include "gthreadd/core/unique_fd.hpp"
 #include "gthreadd/net/listener.hpp"
 #include "gthreadd/worker/connection.hpp"
+#include "gthreadd/worker/file_watcher.hpp"
 #include "gthreadd/worker/heartbeat.hpp"
 #include "gthreadd/worker/return_queue.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
@@ -25,7 +26,7 @@ class EventLoop {
  public:
   EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
             wsgi::AppRunner& runner, const Heartbeat& heartbeat, tbb::task_arena& arena,
-            int signal_fd);
+            int signal_fd, FileWatcher* watcher = nullptr);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -35,7 +36,7 @@ class EventLoop {
   int run();
 
  private:
-  enum class Tag : std::uint8_t { Listener, Signal, Returns };
+  enum class Tag : std::uint8_t { Listener, Signal, Returns, Reload };
   struct EpollTag { Tag tag; std::size_t index; };
 
   void accept_from(std::size_t listener_index);
@@ -71,6 +72,8 @@ class EventLoop {
   std::vector<EpollTag> listener_tags_;
   EpollTag signal_tag_{Tag::Signal, 0};
   EpollTag returns_tag_{Tag::Returns, 0};
+  EpollTag reload_tag_{Tag::Reload, 0};
+  FileWatcher* watcher_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> owned_;  // loop-owned
   std::vector<std::unique_ptr<Connection>> returned_scratch_;
 
