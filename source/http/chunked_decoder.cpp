@@ -156,12 +156,14 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, RequestBody&
       case State::Trailer: {
         // A line: taken straight from the input when whole, else gathered in line_.
         const bool trailer = state_ == State::Trailer;
-        const std::size_t limit = trailer ? kMaxTrailerBytes - trailer_bytes_ : kMaxChunkLine;
         const void* nl = std::memchr(input.data() + pos, '\n', input.size() - pos);
         const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - input.data()) : input.size();
         const std::size_t piece = end - pos + (nl ? 1 : 0);
-        if (line_.size() + piece > limit + 2)  // +2: the CRLF is not part of the bound
-          return trailer ? fail(pos, 431, "trailer section too large") : fail(pos, 400, "chunk line too long");
+        // Bounds apply to the line still arriving, so a hostile client cannot make us buffer
+        // more; +2 because the final CRLF is not part of the bound.
+        if (trailer && trailer_bytes_ + line_.size() + piece > kMaxTrailerBytes + 2)
+          return fail(pos, 431, "trailer section too large");
+        if (!trailer && line_.size() + piece > kMaxChunkLine + 2) return fail(pos, 400, "chunk line too long");
         std::string_view line;
         if (line_.empty() && nl) {
           line = input.substr(pos, piece);

@@ -90,3 +90,40 @@ TEST(ChunkedDecoder, MaximalChunkSizeDoesNotOverflowTheTotal) {
 
 }  // namespace
 }  // namespace gthreadd::http
+
+namespace gthreadd::http {
+namespace {
+
+TEST(ChunkedDecoder, TrailerBoundCoversTheWholeSection) {
+  // Many small trailer lines: each is fine, their sum is not.
+  std::string wire = "0\r\n";
+  while (wire.size() < ChunkedDecoder::kMaxTrailerBytes + 100) wire += "X-T: 0123456789abcdef\r\n";
+  wire += "\r\n";
+  for (std::size_t step : {wire.size(), std::size_t{1}}) {
+    ChunkedDecoder d;
+    RequestBody body;
+    ChunkedDecoder::Result r;
+    std::string window;
+    for (std::size_t fed = 0; fed < wire.size() && r.status == ChunkedDecoder::Status::NeedMore; fed += step) {
+      window.append(wire.substr(fed, step));
+      r = d.feed(window, body);
+      window.erase(0, r.consumed);
+    }
+    EXPECT_EQ(r.status, ChunkedDecoder::Status::Error) << "step " << step;
+    EXPECT_EQ(d.error_status(), 431);
+  }
+}
+
+TEST(ChunkedDecoder, TrailerSectionAtTheBoundIsAccepted) {
+  std::string wire = "0\r\nX-T: ";
+  wire.append(ChunkedDecoder::kMaxTrailerBytes - wire.size() + 3 - 2, 'v');
+  wire += "\r\n\r\n";
+  ChunkedDecoder d;
+  RequestBody body;
+  const auto r = d.feed(wire, body);
+  EXPECT_EQ(r.status, ChunkedDecoder::Status::Done) << d.error_reason();
+  EXPECT_EQ(r.consumed, wire.size());
+}
+
+}  // namespace
+}  // namespace gthreadd::http
