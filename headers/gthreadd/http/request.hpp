@@ -1,6 +1,8 @@
 #pragma once
 // A parsed request head. All views point into the connection's read buffer and stay valid
-// until that buffer is compacted, i.e. until the request has been answered.
+// until that buffer is compacted, i.e. until the request has been answered. (Exception:
+// values joined from obs-fold, allowed only by permit_obsolete_folding, live in the
+// RequestParser until its reset().)
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,7 @@ struct Request {
   std::string_view method;
   std::string_view target;      // request-target exactly as sent (RAW_URI)
   std::string_view path;        // raw, still %-encoded path; for absolute-form the URI's path
+                                // ("/" when it has none); "*" for OPTIONS *; empty for CONNECT
   std::string_view query;       // after '?', without it; empty when none
   int version_minor = 1;        // HTTP/1.<minor>: 0 or 1
   std::vector<HeaderField> headers;
