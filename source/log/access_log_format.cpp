@@ -1,0 +1,311 @@
+#include "gthreadd/log/access_log_format.hpp"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <ctime>
+#include <stdexcept>
+
+namespace gthreadd::log {
+namespace {
+
+using Atom = AccessLogFormat::Atom;
+
+Atom atom_for(std::string_view key) {
+  if (key.size() != 1) return Atom::Unknown;
+  switch (key[0]) {
+    case 'h': return Atom::RemoteAddr;
+    case 'l': return Atom::Ident;
+    case 'u': return Atom::User;
+    case 't': return Atom::Time;
+    case 'r': return Atom::RequestLine;
+    case 's': return Atom::Status;
+    case 'm': return Atom::Method;
+    case 'U': return Atom::Path;
+    case 'q': return Atom::Query;
+    case 'H': return Atom::Protocol;
+    case 'B': return Atom::BytesB;
+    case 'b': return Atom::Bytesb;
+    case 'f': return Atom::Referer;
+    case 'a': return Atom::UserAgent;
+    case 'T': return Atom::Seconds;
+    case 'D': return Atom::Micros;
+    case 'M': return Atom::Millis;
+    case 'L': return Atom::SecondsDecimal;
+    case 'p': return Atom::Pid;
+    default: return Atom::Unknown;
+  }
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// gunicorn reads referer, user agent and authorization from the environ, where repeated
+// headers were joined with ','; {name}i comes from a dict built in order, so the last wins.
+std::optional<std::string> joined_header(std::span<const AccessRecord::Header> headers, std::string_view name) {
+  std::optional<std::string> value;
+  for (const auto& [n, v] : headers) {
+    if (!iequals(n, name)) continue;
+    if (value) *value += ',';
+    else value.emplace();
+    *value += v;
+  }
+  return value;
+}
+std::optional<std::string_view> last_header(std::span<const AccessRecord::Header> headers, std::string_view name) {
+  std::optional<std::string_view> value;
+  for (const auto& [n, v] : headers) {
+    if (iequals(n, name)) value = v;
+  }
+  return value;
+}
+
+// Python's base64.b64decode(validate=False): characters outside the alphabet are skipped.
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  std::size_t symbols = 0;
+  bool padding = false;
+  for (char c : text) {
+    int value;
+    if (c >= 'A' && c <= 'Z') value = c - 'A';
+    else if (c >= 'a' && c <= 'z') value = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') value = c - '0' + 52;
+    else if (c == '+') value = 62;
+    else if (c == '/') value = 63;
+    else if (c == '=') { padding = true; ++symbols; continue; }
+    else continue;
+    if (padding) return std::nullopt;
+    ++symbols;
+    buffer = (buffer << 6) | static_cast<unsigned>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xff);
+    }
+  }
+  if (symbols % 4 != 0) return std::nullopt;
+  return out;
+}
+
+// gunicorn's Logger._get_user: "Basic <base64 user:password>" → user.
+std::optional<std::string> basic_auth_user(std::span<const AccessRecord::Header> headers) {
+  auto auth = joined_header(headers, "authorization");
+  if (!auth || !lower(auth->substr(0, 5)).starts_with("basic")) return std::nullopt;
+  const auto space = auth->find(' ');
+  if (space == std::string::npos) return std::nullopt;
+  auto decoded = base64_decode(std::string_view(*auth).substr(space + 1));
+  if (!decoded) return std::nullopt;
+  const auto colon = decoded->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return decoded->substr(0, colon);
+}
+
+// "[25/Nov/2026:08:00:00 +0000]" (time.strftime('[%d/%b/%Y:%H:%M:%S %z]')), with English
+// month names whatever the locale, cached per thread for the current second.
+const std::string& clf_time(std::chrono::system_clock::time_point when) {
+  thread_local std::time_t cached_second = -1;
+  thread_local std::string cached;
+  const std::time_t second = std::chrono::system_clock::to_time_t(when);
+  if (second != cached_second) {
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::tm tm{};
+    localtime_r(&second, &tm);
+    const long offset = tm.tm_gmtoff / 60;
+    char text[64];
+    std::snprintf(text, sizeof text, "[%02d/%s/%04d:%02d:%02d:%02d %c%02ld%02ld]", tm.tm_mday,
+                  kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  offset < 0 ? '-' : '+', std::labs(offset) / 60, std::labs(offset) % 60);
+    cached = text;
+    cached_second = second;
+  }
+  return cached;
+}
+
+// SafeAtoms: '"' inside string atoms is escaped, so a quoted field cannot be broken out of.
+void append_escaped(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '"') out += '\\';
+    out += c;
+  }
+}
+
+}  // namespace
+
+AccessLogFormat::AccessLogFormat(std::string_view format) {
+  auto fail = [&](std::size_t at, const char* why) {
+    throw std::invalid_argument("access log format: " + std::string(why) + " at position " +
+                                std::to_string(at) + " of '" + std::string(format) + "'");
+  };
+  std::string literal;
+  for (std::size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') {
+      literal += format[i];
+      continue;
+    }
+    const std::size_t start = i++;
+    if (i < format.size() && format[i] == '%') {
+      literal += '%';
+      continue;
+    }
+    if (i >= format.size() || format[i] != '(') fail(start, "expected '%(name)s' or '%%'");
+    // Python allows nested parentheses in the key.
+    int depth = 1;
+    const std::size_t key_start = ++i;
+    for (; i < format.size() && depth > 0; ++i) {
+      if (format[i] == '(') ++depth;
+      else if (format[i] == ')') --depth;
+    }
+    if (depth != 0) fail(start, "unclosed '%('");
+    const auto key = format.substr(key_start, i - 1 - key_start);
+    Part part;
+    bool left = false;
+    while (i < format.size() && std::string_view("#0- +").find(format[i]) != std::string_view::npos) {
+      left = left || format[i] == '-';
+      ++i;
+    }
+    while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
+      part.width = part.width * 10 + (format[i++] - '0');
+      if (part.width > 10000) fail(start, "width too large");
+    }
+    if (left) part.width = -part.width;
+    if (i < format.size() && format[i] == '.') {
+      part.precision = 0;
+      while (++i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
+        part.precision = part.precision * 10 + (format[i] - '0');
+        if (part.precision > 10000) fail(start, "precision too large");
+      }
+    }
+    while (i < format.size() && std::string_view("hlL").find(format[i]) != std::string_view::npos) ++i;
+    if (i >= format.size() || std::string_view("sdiraufgeEFGxXoc").find(format[i]) == std::string_view::npos) {
+      fail(start, "missing conversion after '%(name)', such as 's'");
+    }
+    if (!literal.empty()) parts_.push_back({Atom::Literal, std::move(literal)});
+    literal.clear();
+    if (key.starts_with("{")) {
+      // SafeAtoms lower-cases the whole key, so "{Host}I" works like "{host}i".
+      const auto name = lower(key);
+      const auto close = name.rfind('}');
+      const auto suffix = close == std::string::npos ? std::string() : name.substr(close + 1);
+      part.text = close == std::string::npos ? std::string() : name.substr(1, close - 1);
+      part.atom = suffix == "i" ? Atom::RequestHeader
+                : suffix == "o" ? Atom::ResponseHeader
+                : suffix == "e" ? Atom::Environ
+                                : Atom::Unknown;
+      needs_environ_ = needs_environ_ || part.atom == Atom::Environ;
+    } else {
+      part.atom = atom_for(key);
+    }
+    parts_.push_back(std::move(part));
+  }
+  if (!literal.empty()) parts_.push_back({Atom::Literal, std::move(literal)});
+}
+
+void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
+  out.clear();
+  std::string value;
+  std::string escaped;
+  for (const auto& part : parts_) {
+    if (part.atom == Atom::Literal) {
+      out += part.text;
+      continue;
+    }
+    value.clear();
+    const auto micros = r.duration.count() < 0 ? 0 : r.duration.count();
+    bool escape = true;
+    auto put = [&](std::string_view text) { value.append(text); };
+    auto put_or_dash = [&](std::optional<std::string_view> text) { put(text ? *text : "-"); };
+    switch (part.atom) {
+      case Atom::RemoteAddr: put(r.remote_addr.empty() ? "-" : r.remote_addr); break;
+      case Atom::Ident: put("-"); break;
+      case Atom::User: {
+        auto user = basic_auth_user(r.request_headers);
+        put(user ? *user : "-");
+        break;
+      }
+      case Atom::Time: put(clf_time(r.start + r.duration)); break;
+      case Atom::RequestLine:
+        put(r.method), put(" "), put(r.raw_uri), put(" "), put(r.protocol);
+        break;
+      case Atom::Status: put(std::to_string(r.status)); break;
+      case Atom::Method: put(r.method); break;
+      case Atom::Path: put(r.path); break;
+      case Atom::Query: put(r.query); break;
+      case Atom::Protocol: put(r.protocol); break;
+      case Atom::BytesB:
+      case Atom::Bytesb:
+        // gunicorn: str(resp.sent) whenever it is known, so 0 bytes prints "0".
+        put(r.response_length ? std::to_string(*r.response_length) : "-");
+        escape = part.atom == Atom::Bytesb;
+        break;
+      case Atom::Referer: {
+        auto text = joined_header(r.request_headers, "referer");
+        put(text ? *text : "-");
+        break;
+      }
+      case Atom::UserAgent: {
+        auto text = joined_header(r.request_headers, "user-agent");
+        put(text ? *text : "-");
+        break;
+      }
+      case Atom::Seconds: put(std::to_string(micros / 1000000)); escape = false; break;
+      case Atom::Micros: put(std::to_string(micros)); escape = false; break;
+      case Atom::Millis: put(std::to_string(micros / 1000)); escape = false; break;
+      case Atom::SecondsDecimal: {
+        char text[32];
+        std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micros / 1000000),
+                      static_cast<long long>(micros % 1000000));
+        put(text);
+        break;
+      }
+      case Atom::Pid: put("<" + std::to_string(r.pid ? r.pid : ::getpid()) + ">"); break;
+      case Atom::RequestHeader: put_or_dash(last_header(r.request_headers, part.text)); break;
+      case Atom::ResponseHeader: put_or_dash(last_header(r.response_headers, part.text)); break;
+      case Atom::Environ: {
+        std::optional<std::string> text;
+        if (r.environ) {
+          std::string upper(part.text);
+          for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+          text = r.environ(upper);
+          if (!text && upper != part.text) text = r.environ(part.text);
+        }
+        put(text ? *text : "-");
+        break;
+      }
+      case Atom::Unknown:
+      case Atom::Literal: put("-"); break;
+    }
+    // SafeAtoms escapes first, then Python's %-format applies precision and width.
+    std::string_view shown = value;
+    if (escape && value.find('"') != std::string::npos) {
+      escaped.clear();
+      append_escaped(escaped, value);
+      shown = escaped;
+    }
+    if (part.precision >= 0 && shown.size() > static_cast<std::size_t>(part.precision)) {
+      shown = shown.substr(0, static_cast<std::size_t>(part.precision));
+    }
+    const std::size_t width = static_cast<std::size_t>(part.width < 0 ? -part.width : part.width);
+    const std::size_t pad = shown.size() < width ? width - shown.size() : 0;
+    if (part.width > 0) out.append(pad, ' ');
+    out += shown;
+    if (part.width < 0) out.append(pad, ' ');
+  }
+}
+
+}  // namespace gthreadd::log
