@@ -120,5 +120,14 @@ TEST_F(IniFileTest, KeysOutsideASectionOrNoSectionAreErrors) {
   EXPECT_NE(error_of("[other]\nworkers = 2\n").find("no [gthreadd]"), std::string::npos);
 }
 
+TEST(ShippedExample, ConfigGthreaddIniIsValid) {
+  Settings s;
+  apply_ini_file(s, GTHREADD_TEST_DATA "/../../config/gthreadd.ini");
+  EXPECT_EQ(s.app.module, "mysite.wsgi");
+  EXPECT_EQ(s.workers, 3);
+  EXPECT_EQ(s.bind.size(), 2u);
+  EXPECT_EQ(s.umask, 07);
+}
+
 }  // namespace
 }  // namespace gthreadd::config
