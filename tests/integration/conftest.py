@@ -532,13 +532,38 @@ class CallLog:
         return [l for l in self.settled(server) if not l.startswith("close ")]
 
 
+def start_counter_server(tmp_path_factory, args=()):
+    """`counter:app` with one worker and one thread, recording its calls in a file."""
+    path = str(tmp_path_factory.mktemp("calls") / "calls.log")
+    server = Server("counter:app", args, workers=1, threads=1,
+                    env={"GTHREADD_TEST_CALLS": path})
+    server.calls = CallLog(path)
+    return server.start()
+
+
+def counter_module_server(name, args=()):
+    """Two fixtures: `<name>_shared`, a module-scoped counter server with extra flags, and
+    `<name>`, the same server with an empty call log for each test. Use as
+    `limits_shared, limits = counter_module_server("limits", [...])`."""
+    @pytest.fixture(scope="module", name=name + "_shared")
+    def shared(tmp_path_factory):
+        server = start_counter_server(tmp_path_factory, args)
+        yield server
+        server.stop()
+
+    @pytest.fixture(name=name)
+    def fixture(request):
+        server = request.getfixturevalue(name + "_shared")
+        server._check_alive()
+        server.calls.clear()
+        return server
+
+    return shared, fixture
+
+
 @pytest.fixture(scope="module")
 def counter_server(tmp_path_factory):
-    """`counter:app`, one worker, one thread, recording calls in a file."""
-    path = str(tmp_path_factory.mktemp("calls") / "calls.log")
-    server = Server("counter:app", workers=1, threads=1,
-                    env={"GTHREADD_TEST_CALLS": path}).start()
-    server.calls = CallLog(path)
+    server = start_counter_server(tmp_path_factory)
     yield server
     server.stop()
 
@@ -558,7 +583,7 @@ def assert_rejected(server, raw, statuses, behind=True):
     if isinstance(statuses, int):
         statuses = {statuses}
     tail = build_request("GET", "/behind") if behind else b""
-    with server.connect() as c:
+    with server.connect(timeout=5) as c:
         try:
             c.send(raw + tail)
         except (BrokenPipeError, ConnectionResetError):
