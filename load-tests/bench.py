@@ -21,6 +21,15 @@ ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
 
 
+class StartError(RuntimeError):
+    """The server never answered: likely to repeat in every scenario."""
+
+
+# After this many start failures in a row a server is skipped for the rest of the run,
+# so a binary that hangs at start-up costs two ready timeouts, not one per scenario.
+MAX_START_FAILURES = 2
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--short", action="store_true", help="1 round of ~3 s runs (quick check)")
@@ -73,7 +82,7 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
             why = proc.wait_ready(port, "/", args.ready_timeout)
             if why:
                 tail = proc.log_tail()
-                raise RuntimeError(f"{server.name} {why}" + (f"; log {logfile}:\n{tail}"
+                raise StartError(f"{server.name} {why}" + (f"; log {logfile}:\n{tail}"
                                                              if tail else ""))
             if "Connection: close" in scenario.wrk_headers and not honours_close(port):
                 raise RuntimeError(f"{server.name} ignores `Connection: close`: wrk would "
@@ -99,7 +108,7 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
         pss_worker_mib=(sum(pss) / len(pss) / 1024) if pss else 0.0, workers=len(pss))
 
 
-def header(args, cpus, started: datetime.datetime) -> str:
+def header(args, cpus, started: datetime.datetime, load: str) -> str:
     try:
         commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, check=False).stdout.strip()
@@ -113,7 +122,7 @@ def header(args, cpus, started: datetime.datetime) -> str:
             f"{'short' if args.short else 'full'} mode: {args.rounds} round(s) × "
             f"{args.duration:g} s per run (after {args.warmup:g} s warm-up), wrk -t1 "
             f"-c{args.connections}, `-w {args.workers} --threads {args.threads}` for every "
-            f"server, {pin}; {os.cpu_count()} × {model}, Linux {platform.release()}. "
+            f"server, {pin}; {os.cpu_count()} × {model}, Linux {platform.release()}, {load}. "
             f"Medians over rounds.")
 
 
@@ -159,7 +168,9 @@ def main() -> int:
     logdir.mkdir(exist_ok=True)
     cpus = pinning(args.no_pin)
     started = datetime.datetime.now(datetime.timezone.utc)
+    load = "load average before the run %.1f %.1f %.1f" % os.getloadavg()
     measurements: list[report.Measurement] = []
+    start_failures = {s.name: 0 for s in active}
     try:
         for rnd in range(1, args.rounds + 1):
             for sc in chosen:
@@ -169,15 +180,25 @@ def main() -> int:
                 for server in active[shift:] + active[:shift]:
                     if (sc.name, server.name) in skipped:
                         continue
+                    if start_failures[server.name] >= MAX_START_FAILURES:
+                        skipped[(sc.name, server.name)] = (
+                            f"did not start in {MAX_START_FAILURES} scenarios in a row")
+                        continue
                     t0 = time.monotonic()
                     try:
                         m = measure(server, sc, args, rnd, cpus, logdir)
                     except (RuntimeError, ValueError, subprocess.TimeoutExpired) as err:
+                        if isinstance(err, StartError):
+                            start_failures[server.name] += 1
+                            if start_failures[server.name] == MAX_START_FAILURES:
+                                log(f"SKIP {server.name} from now on: it did not start in "
+                                    f"{MAX_START_FAILURES} scenarios in a row")
                         # Not fatal: the others still get measured; the table says why.
                         reason = str(err).splitlines()[0]
                         log(f"SKIP {server.name} in {sc.name} from round {rnd}: {err}")
                         skipped[(sc.name, server.name)] = reason
                         continue
+                    start_failures[server.name] = 0
                     measurements.append(m)
                     log(f"round {rnd} {sc.name:<12} {server.name:<9} {m.rps:>10.1f} req/s  "
                         f"p50 {m.p50_ms:7.2f} ms  p99 {m.p99_ms:7.2f} ms  "
@@ -193,12 +214,14 @@ def main() -> int:
     out = args.results
     report.write_raw_csv(out / "latest-runs.csv", measurements)
     report.write_csv(out / "latest.csv", rows)
-    table = report.markdown(rows, header(args, cpus, started))
+    table = report.markdown(rows, header(args, cpus, started, load))
     (out / "latest.md").write_text(table)
     why = report.chart(out / "latest.png", rows,
                        f"gthreadd and peers, median req/s ({'short' if args.short else 'full'})")
     if why:
         log(f"no chart: {why}")
+    if out.resolve() == (ROOT / "results").resolve():
+        report.update_readme(ROOT / "README.md", table, None if why else "latest.png")
     log("\n" + table)
     log(f"wrote {out}/latest.csv, latest-runs.csv, latest.md" + ("" if why else ", latest.png"))
     return 0 if measurements else 1

@@ -144,7 +144,6 @@ def chart(path: Path, rows: list[Summary], title: str) -> str | None:
 def _gnuplot(path, scenarios, servers, table, title) -> str | None:
     data = path.with_suffix(".dat")
     with open(data, "w") as out:
-        out.write("scenario " + " ".join(servers) + "\n")
         for s in scenarios:
             out.write(s + " " + " ".join(
                 f"{table[(s, v)]:.1f}" if table.get((s, v)) else "-" for v in servers) + "\n")
@@ -188,3 +187,18 @@ def _matplotlib(path, scenarios, servers, table, title) -> str | None:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return None
+
+
+BEGIN, END = "<!-- latest:begin", "<!-- latest:end -->"
+
+
+def update_readme(readme: Path, table: str, chart_name: str | None) -> bool:
+    """Replace the part of the README between the latest markers with this run's table."""
+    text = readme.read_text()
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        return False
+    begin_line = text[start:text.index("\n", start) + 1]
+    image = f"\n![median req/s](results/{chart_name})\n" if chart_name else ""
+    readme.write_text(text[:start] + begin_line + table + image + text[end:])
+    return True
