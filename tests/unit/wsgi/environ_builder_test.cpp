@@ -1,0 +1,144 @@
+#include <gtest/gtest.h>
+
+#include "wsgi_test_support.hpp"
+
+namespace gthreadd::wsgi::test {
+namespace {
+
+std::string env(const std::string& key) { return py_eval("seen['environ'].get('" + key + "', '<absent>')"); }
+
+TEST(Environ, CgiKeysAsGunicornSetsThem) {
+  TestRequest r("POST", "/a%20b/c?x=1&y=%41");
+  r.header("Host", "example.com:8000").header("Content-Type", "text/plain").header("Content-Length", "3");
+  r.with_body("abc");
+  auto ex = run("environ_app", r);
+  EXPECT_EQ(ex.outcome.status, 200);
+  EXPECT_EQ(env("REQUEST_METHOD"), "'POST'");
+  EXPECT_EQ(env("SCRIPT_NAME"), "''");
+  EXPECT_EQ(env("PATH_INFO"), "'/a b/c'");
+  EXPECT_EQ(env("QUERY_STRING"), "'x=1&y=%41'");  // raw, not decoded
+  EXPECT_EQ(env("RAW_URI"), "'/a%20b/c?x=1&y=%41'");
+  EXPECT_EQ(env("SERVER_NAME"), "'127.0.0.1'");
+  EXPECT_EQ(env("SERVER_PORT"), "'8000'");
+  EXPECT_EQ(env("SERVER_PROTOCOL"), "'HTTP/1.1'");
+  EXPECT_EQ(env("REMOTE_ADDR"), "'127.0.0.1'");
+  EXPECT_EQ(env("REMOTE_PORT"), "'54321'");
+  EXPECT_EQ(env("CONTENT_TYPE"), "'text/plain'");
+  EXPECT_EQ(env("CONTENT_LENGTH"), "'3'");
+  EXPECT_EQ(env("HTTP_CONTENT_TYPE"), "'<absent>'");  // gunicorn: not duplicated as HTTP_*
+  EXPECT_EQ(env("HTTP_HOST"), "'example.com:8000'");
+  EXPECT_EQ(env("wsgi.version"), "(1, 0)");
+  EXPECT_EQ(env("wsgi.url_scheme"), "'http'");
+  EXPECT_EQ(env("wsgi.multithread"), "True");
+  EXPECT_EQ(env("wsgi.multiprocess"), "True");  // workers = 2 in the test settings
+  EXPECT_EQ(env("wsgi.run_once"), "False");
+  EXPECT_EQ(env("wsgi.input_terminated"), "True");
+  EXPECT_EQ(py_eval("'wsgi.input' in seen['environ'] or True"), "True");
+}
+
+TEST(Environ, PathIsUnquotedAsLatin1AndMalformedEscapesStay) {
+  TestRequest r("GET", "/caf%C3%A9/%zz/%4/%");
+  auto ex = run("environ_app", r);
+  EXPECT_EQ(ex.outcome.status, 200);
+  // Two bytes C3 A9 → two latin-1 characters (PEP 3333), bad escapes untouched.
+  EXPECT_EQ(py_eval("seen['environ']['PATH_INFO'] == '/caf\\xc3\\xa9/%zz/%4/%'"), "True")
+      << env("PATH_INFO");
+}
+
+TEST(Environ, RepeatedHeadersJoinWithCommaAndNamesAreUpperCased) {
+  TestRequest r("GET", "/");
+  r.header("X-Custom-Thing", "one").header("x-custom-thing", "two").header("Accept", "a/b");
+  run("environ_app", r);
+  EXPECT_EQ(env("HTTP_X_CUSTOM_THING"), "'one,two'");
+  EXPECT_EQ(env("HTTP_ACCEPT"), "'a/b'");
+}
+
+TEST(Environ, ObsTextHeaderValuesAreLatin1) {
+  TestRequest r("GET", "/");
+  r.header("X-Name", "caf\xe9");
+  run("environ_app", r);
+  EXPECT_EQ(env("HTTP_X_NAME"), "'café'");
+}
+
+TEST(Environ, Http10Protocol) {
+  TestRequest r("GET", "/", 0);
+  run("environ_app", r);
+  EXPECT_EQ(env("SERVER_PROTOCOL"), "'HTTP/1.0'");
+}
+
+TEST(Environ, UrlSchemeHttpsOnlyFromATrustedPeerWithAMatchingHeader) {
+  {
+    TestRequest r("GET", "/");
+    r.header("X-Forwarded-Proto", "https");
+    run("environ_app", r, tcp_peer("127.0.0.1"));
+    EXPECT_EQ(env("wsgi.url_scheme"), "'https'");
+  }
+  {
+    TestRequest r("GET", "/");
+    r.header("X-Forwarded-Proto", "https");
+    run("environ_app", r, tcp_peer("10.1.2.3"));  // not in forwarded_allow_ips
+    EXPECT_EQ(env("wsgi.url_scheme"), "'http'");
+  }
+  {
+    TestRequest r("GET", "/");
+    r.header("X-Forwarded-Proto", "http");
+    run("environ_app", r);
+    EXPECT_EQ(env("wsgi.url_scheme"), "'http'");
+  }
+  {
+    TestRequest r("GET", "/");  // contradictory headers never upgrade the scheme
+    r.header("X-Forwarded-Proto", "https").header("X-Forwarded-Ssl", "off");
+    run("environ_app", r);
+    EXPECT_EQ(env("wsgi.url_scheme"), "'http'");
+  }
+}
+
+TEST(Environ, WildcardForwardedAllowIps) {
+  auto settings = app_settings("environ_app");
+  settings.forwarded_allow_ips = {"*"};
+  auto runner = with_gil([&] { return std::make_unique<AppRunner>(settings); });
+  TestRequest r("GET", "/");
+  r.header("X-Forwarded-Ssl", "on");
+  CollectingWriter w;
+  runner->handle(r.req, r.body, tcp_peer("203.0.113.9"), w);
+  EXPECT_EQ(env("wsgi.url_scheme"), "'https'");
+}
+
+TEST(Environ, UnixSocketPeerAsGunicorn) {
+  PeerInfo unix_peer;
+  unix_peer.unix_socket = true;
+  unix_peer.server_name = "/run/app.sock";
+  {
+    TestRequest r("GET", "/");
+    r.header("Host", "site.example:8443");
+    run("environ_app", r, unix_peer);
+    EXPECT_EQ(env("REMOTE_ADDR"), "''");
+    EXPECT_EQ(env("REMOTE_PORT"), "'<absent>'");
+    EXPECT_EQ(env("SERVER_NAME"), "'site.example'");
+    EXPECT_EQ(env("SERVER_PORT"), "'8443'");
+  }
+  {
+    TestRequest r("GET", "/");
+    r.header("Host", "site.example");
+    run("environ_app", r, unix_peer);
+    EXPECT_EQ(env("SERVER_PORT"), "'80'");
+  }
+  {
+    TestRequest r("GET", "/", 0);
+    run("environ_app", r, unix_peer);
+    EXPECT_EQ(env("SERVER_NAME"), "'/run/app.sock'");
+    EXPECT_EQ(env("SERVER_PORT"), "''");
+  }
+}
+
+TEST(Environ, ChunkedBodyGetsItsDecodedLength) {
+  TestRequest r("POST", "/");
+  r.header("Transfer-Encoding", "chunked");
+  r.body.append("hello");
+  r.req.framing = http::BodyFraming::Chunked;
+  run("environ_app", r);
+  EXPECT_EQ(env("CONTENT_LENGTH"), "'5'");
+}
+
+}  // namespace
+}  // namespace gthreadd::wsgi::test
