@@ -6,9 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string>
 #include <pybind11/embed.h>
 
 #include "gthreadd/wsgi/thread_state.hpp"
+#include "gthreadd/wsgi/virtualenv.hpp"
 
 namespace py = pybind11;
 
@@ -52,28 +54,13 @@ void prepend_sys_path(const config::Settings& settings) {
 
 // The venv's site-packages via site.addsitedir (so its .pth files run), moved in front of
 // the system's dist-packages so the venv's versions win, as they would under its python.
-void add_virtualenv(const config::Settings& settings) {
-  std::string venv = settings.virtualenv;
-  if (venv.empty()) {
-    const char* env = std::getenv("VIRTUAL_ENV");
-    if (env == nullptr || *env == '\0') return;
-    venv = env;
-  }
-  std::filesystem::path site =
-      std::filesystem::path(venv) / "lib" / ("python" + std::to_string(PY_MAJOR_VERSION) + "." +
-                                             std::to_string(PY_MINOR_VERSION)) /
-      "site-packages";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(site, ec)) {
-    throw AppLoadError("virtualenv '" + venv + "' has no " + site.string() +
-                       " (is it a Python " + std::to_string(PY_MAJOR_VERSION) + "." +
-                       std::to_string(PY_MINOR_VERSION) + " virtualenv?)");
-  }
+void add_site_packages(const std::string& site) {
   py::list path = py::module_::import("sys").attr("path");
-  const auto before = py::len(path);
-  py::module_::import("site").attr("addsitedir")(site.string());
-  py::list added = path[py::slice(static_cast<py::ssize_t>(before), py::len(path), 1)];
-  path.attr("__delitem__")(py::slice(static_cast<py::ssize_t>(before), py::len(path), 1));
+  const auto before = static_cast<py::ssize_t>(py::len(path));
+  py::module_::import("site").attr("addsitedir")(site);
+  const auto after = static_cast<py::ssize_t>(py::len(path));
+  py::list added = path[py::slice(before, after, 1)];
+  path.attr("__delitem__")(py::slice(before, after, 1));
   for (std::size_t i = 0; i < py::len(added); ++i) path.insert(i, added[i]);
 }
 
@@ -81,13 +68,14 @@ void add_virtualenv(const config::Settings& settings) {
 
 void start_interpreter(const config::Settings& settings) {
   if (Py_IsInitialized()) return;
+  const auto site_packages = virtualenv_site_packages(settings);
   if (!settings.chdir.empty() && ::chdir(settings.chdir.c_str()) != 0) {
     throw AppLoadError("cannot chdir to '" + settings.chdir + "': " + std::strerror(errno));
   }
   initialize_python();
   try {
     prepend_sys_path(settings);
-    add_virtualenv(settings);
+    if (site_packages) add_site_packages(*site_packages);
   } catch (const py::error_already_set& e) {
     throw AppLoadError(std::string("cannot set up sys.path: ") + e.what());
   }
