@@ -35,14 +35,16 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
     if (spec.flags.empty()) continue;
     auto& b = bound.emplace_back(Bound{&spec, nullptr, {}});
     const std::string flags(spec.flags);
-    const std::string help(spec.help);
+    const std::string& help = spec.help;
     if (spec.kind == SettingSpec::Kind::Flag || spec.kind == SettingSpec::Kind::NegatedFlag) {
       b.option = app.add_flag(flags, help);
     } else {
       // One value per occurrence: "-b a app:app" must not swallow the APP_URI.
       b.option = app.add_option(flags, b.values, help)
                      ->allow_extra_args(false)
-                     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+                     ->multi_option_policy(spec.kind == SettingSpec::Kind::Repeatable
+                                               ? CLI::MultiOptionPolicy::TakeAll
+                                               : CLI::MultiOptionPolicy::TakeLast);
     }
   }
 

@@ -21,7 +21,7 @@ struct SettingSpec {
   };
   std::string_view name;
   std::string_view flags;  // CLI11 names, e.g. "-w,--workers"; empty: config files only
-  std::string_view help;
+  std::string help;
   Kind kind = Kind::Value;
   // Stores one textual value; returns an empty string, or why the value is refused and the
   // accepted form (the caller adds where the value came from).
