@@ -148,8 +148,15 @@ void Arbiter::spawn_worker() {
 std::size_t Arbiter::current_workers() const {
   std::size_t n = 0;
   for (const auto& [pid, w] : workers_)
-    if (w.generation == generation_ && !w.terminating) ++n;
+    if (w.generation == generation_ && !w.terminating && !w.retiring) ++n;
   return n;
+}
+
+bool Arbiter::current_generation_booted() const {
+  if (current_workers() < static_cast<std::size_t>(target_workers_)) return false;
+  for (const auto& [pid, w] : workers_)
+    if (w.generation == generation_ && !w.terminating && !w.retiring && w.heartbeat->booting()) return false;
+  return true;
 }
 
 void Arbiter::manage_workers() {
@@ -159,7 +166,7 @@ void Arbiter::manage_workers() {
     // TTOU or a smaller reload: retire the oldest (lowest pid is not age; map order is
     // by pid, so pick the one spawned first in this generation by pid order as gunicorn does).
     for (auto& [pid, w] : workers_) {
-      if (w.generation == generation_ && !w.terminating &&
+      if (w.generation == generation_ && !w.terminating && !w.retiring &&
           current_workers() > static_cast<std::size_t>(target_workers_)) {
         w.terminating = true;
         w.kill_at = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
@@ -167,13 +174,19 @@ void Arbiter::manage_workers() {
       }
     }
   }
+  // Workers that reached --max-requests go once their successors are up.
+  bool booted = current_generation_booted();
+  for (auto& [pid, w] : workers_) {
+    if (w.retiring && !w.terminating && booted) {
+      w.terminating = true;
+      w.kill_at = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
+      ::kill(pid, SIGTERM);
+    }
+  }
   if (reloading_) {
     // New workers first, old ones retired only once every new one has booted, so capacity
     // never drops and a broken app on HUP leaves the old workers serving.
-    bool all_booted = current_workers() >= static_cast<std::size_t>(target_workers_);
-    for (const auto& [pid, w] : workers_)
-      if (w.generation == generation_ && !w.terminating && w.heartbeat->booting()) all_booted = false;
-    if (all_booted) {
+    if (current_generation_booted()) {
       for (auto& [pid, w] : workers_) {
         if (w.generation != generation_ && !w.terminating) {
           w.terminating = true;
@@ -239,6 +252,7 @@ void Arbiter::reap() {
 void Arbiter::check_heartbeats() {
   const auto now = Clock::now();
   for (auto& [pid, w] : workers_) {
+    if (!w.retiring && !w.terminating && w.heartbeat->retirement_requested()) w.retiring = true;
     if (w.terminating && now >= w.kill_at) {
       ::kill(pid, SIGKILL);
       continue;

@@ -378,9 +378,10 @@ void EventLoop::dispatch(Connection* conn) {
   // --keep-alive 0 (no keep-alive) and for a worker on its way out.
   const std::size_t keepalive_slots =
       static_cast<std::size_t>(std::max(1, settings_.worker_connections - settings_.threads));
-  if (settings_.keepalive <= 0 || stopping_ || open_connections() + 1 > keepalive_slots + settings_.threads ||
-      (max_requests_ > 0 && served_ + in_flight_ + 1 >= max_requests_))
+  if (settings_.keepalive <= 0 || stopping_ || retiring_ ||
+      open_connections() + 1 > keepalive_slots + settings_.threads)
     req.keep_alive = false;
+  if (in_flight_ == 0) last_progress_ = Clock::now();
   ++in_flight_;
   arena_.enqueue([this, c = owned.release()] {
     std::unique_ptr<Connection> conn(c);
@@ -399,10 +400,17 @@ void EventLoop::dispatch(Connection* conn) {
 void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
   --in_flight_;
   ++served_;
+  last_progress_ = Clock::now();
   Connection* conn = owned.get();
   owned_.emplace(conn, std::move(owned));
-  if (max_requests_ > 0 && served_ >= max_requests_ && !stopping_)
-    begin_graceful_stop("Autorestarting worker after current request.");
+  if (max_requests_ > 0 && served_ >= max_requests_ && !retiring_) {
+    // Ask the master for a successor and keep serving until it sends TERM; stop on our
+    // own only if no TERM comes (an old master, say) within the graceful timeout.
+    spdlog::info("Autorestarting worker after current request.");
+    retiring_ = true;
+    retire_deadline_ = Clock::now() + std::chrono::seconds(std::max(5, settings_.graceful_timeout));
+    heartbeat_.request_retirement();
+  }
   if (!conn->keep_alive) {
     // Pipelined bytes behind the last answered request would turn our close into a reset
     // that can destroy the response in flight: half-close and drain instead.
@@ -445,7 +453,13 @@ void EventLoop::close_connection(Connection* conn) {
 void EventLoop::tick() {
   const auto now = Clock::now();
   next_tick_ = now + kTick;
-  heartbeat_.beat();
+  // The loop never takes the GIL, so a beat alone would not notice a wedged interpreter.
+  // Stay silent when every thread has been busy with no request finishing for --timeout:
+  // a worker that can serve nothing is then replaced (DESIGN "Heartbeat").
+  const bool jammed = settings_.timeout > 0 && in_flight_ >= static_cast<std::size_t>(settings_.threads) &&
+                      now - last_progress_ > std::chrono::seconds(settings_.timeout);
+  if (!jammed) heartbeat_.beat();
+  if (retiring_ && !stopping_ && now >= retire_deadline_) begin_graceful_stop("Worker exiting (pid: {})");
   std::vector<Connection*> expired;
   for (auto& [raw, conn] : owned_) {
     if (conn->state == ConnState::Running || now < conn->deadline) continue;

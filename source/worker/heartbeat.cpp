@@ -43,6 +43,17 @@ bool Heartbeat::booting() const noexcept {
   return ::fstat(fd_.get(), &st) == 0 && st.st_mtim.tv_sec == 0;
 }
 
+// A byte in the file is the flag: the worker may write to it after dropping privileges,
+// while changing its mode would need ownership.
+void Heartbeat::request_retirement() const noexcept {
+  [[maybe_unused]] auto n = ::pwrite(fd_.get(), "R", 1, 0);
+}
+
+bool Heartbeat::retirement_requested() const noexcept {
+  struct stat st{};
+  return ::fstat(fd_.get(), &st) == 0 && st.st_size > 0;
+}
+
 double Heartbeat::seconds_since_beat() const noexcept {
   struct stat st{};
   if (::fstat(fd_.get(), &st) != 0) return 0;

@@ -35,6 +35,7 @@ class Arbiter {
     unsigned generation = 0;
     bool aborted = false;      // SIGABRT sent for a stale heartbeat
     bool terminating = false;  // SIGTERM sent (reload, TTOU, stop)
+    bool retiring = false;     // asked to be replaced (--max-requests); not counted
     std::chrono::steady_clock::time_point kill_at{};  // SIGKILL after graceful timeout
   };
 
@@ -42,6 +43,7 @@ class Arbiter {
   void reap();
   void manage_workers();
   void check_heartbeats();
+  [[nodiscard]] bool current_generation_booted() const;
   void handle_signal(int signo);
   void reload();
   void stop(bool graceful);

@@ -82,6 +82,9 @@ class EventLoop {
   std::uint64_t max_requests_ = 0;  // 0 = unlimited (with jitter applied)
   bool listening_ = false;
   bool stopping_ = false;
+  bool retiring_ = false;           // --max-requests reached; successor requested
+  Clock::time_point retire_deadline_{};
+  Clock::time_point last_progress_{};  // last time a request finished (or work began)
   bool quick_exit_ = false;
   Clock::time_point stop_deadline_{};
   Clock::time_point next_tick_{};

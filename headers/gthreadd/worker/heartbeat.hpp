@@ -22,6 +22,10 @@ class Heartbeat {
   // app is not timed out until its event loop has beaten once.
   void mark_booting() const noexcept;
   [[nodiscard]] bool booting() const noexcept;
+  // --max-requests: the worker asks to be replaced (it keeps serving until the master has
+  // a booted successor and sends TERM, so capacity never drops to zero).
+  void request_retirement() const noexcept;          // worker side
+  [[nodiscard]] bool retirement_requested() const noexcept;  // master side
   [[nodiscard]] double seconds_since_beat() const noexcept;  // master side
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
 
