@@ -53,7 +53,8 @@ int run_main(int argc, char** argv) {
   config::Settings& settings = outcome.settings;
   if (settings.print_config) {
     std::cout << config::format_settings(settings);
-    if (!settings.check_config) return 0;
+    // gunicorn: --print-config implies --check-config; with no app there is nothing to import.
+    if (settings.app_uri_text.empty()) return 0;
   }
   if (settings.check_config) return check_config(settings);
 
