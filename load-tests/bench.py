@@ -15,7 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import procstat, report, scenarios, servers, wrk  # noqa: E402
-from harness.process import ServerProcess, free_port, honours_close, port_open  # noqa: E402
+from harness.process import (ServerProcess, check_response, free_port,  # noqa: E402
+                             honours_close, port_open)
 
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
@@ -84,6 +85,9 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
                 tail = proc.log_tail()
                 raise StartError(f"{server.name} {why}" + (f"; log {logfile}:\n{tail}"
                                                              if tail else ""))
+            wrong = check_response(port, scenario)
+            if wrong:
+                raise RuntimeError(f"{server.name} answers wrongly: {wrong}")
             if "Connection: close" in scenario.wrk_headers and not honours_close(port):
                 raise RuntimeError(f"{server.name} ignores `Connection: close`: wrk would "
                                    "measure keep-alive")
@@ -92,10 +96,13 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
                             wrk_cpu), timeout=secs + 60)
             if args.warmup > 0:
                 run(args.warmup)
+            workers_before = set(proc.workers())
             before = procstat.cpu_seconds(proc.tree())
             result = run(args.duration)
             after = procstat.cpu_seconds(proc.tree())
             workers = proc.workers()
+            # A worker that died mid-run took its CPU time with it: the count says so.
+            deaths = len(workers_before - set(workers))
             pss = [k for k in (procstat.pss_kib(pid) for pid in workers) if k is not None]
             if proc.proc.poll() is not None:
                 raise RuntimeError(f"{server.name} died during the run; log {logfile}")
@@ -105,7 +112,14 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
         p50_ms=result.p50_ms, p99_ms=result.p99_ms, requests=result.requests,
         errors=result.errors, cpu_s=cpu,
         cpu_s_per_10k=cpu / result.requests * 1e4 if result.requests else 0.0,
-        pss_worker_mib=(sum(pss) / len(pss) / 1024) if pss else 0.0, workers=len(pss))
+        pss_worker_mib=(sum(pss) / len(pss) / 1024) if pss else 0.0, workers=len(pss),
+        worker_deaths=deaths)
+
+
+def mode(args) -> str:
+    if args.short:
+        return "short"
+    return "full" if (args.rounds, args.duration) == (3, 10.0) else "custom"
 
 
 def header(args, cpus, started: datetime.datetime, load: str) -> str:
@@ -119,7 +133,7 @@ def header(args, cpus, started: datetime.datetime, load: str) -> str:
                   if line.startswith("model name")), platform.machine())
     pin = "server on CPU 0, wrk on CPU 1" if cpus[0] is not None else "not pinned"
     return (f"Load test {started:%Y-%m-%d %H:%M} UTC, commit {commit}, "
-            f"{'short' if args.short else 'full'} mode: {args.rounds} round(s) × "
+            f"{mode(args)} mode: {args.rounds} round(s) × "
             f"{args.duration:g} s per run (after {args.warmup:g} s warm-up), wrk -t1 "
             f"-c{args.connections}, `-w {args.workers} --threads {args.threads}` for every "
             f"server, {pin}; {os.cpu_count()} × {model}, Linux {platform.release()}, {load}. "
@@ -203,7 +217,9 @@ def main() -> int:
                     log(f"round {rnd} {sc.name:<12} {server.name:<9} {m.rps:>10.1f} req/s  "
                         f"p50 {m.p50_ms:7.2f} ms  p99 {m.p99_ms:7.2f} ms  "
                         f"cpu {m.cpu_s_per_10k:6.2f} s/10k  pss {m.pss_worker_mib:6.1f} MiB"
-                        f"  errors {m.errors}  ({time.monotonic() - t0:.0f} s)")
+                        f"  errors {m.errors}  ({time.monotonic() - t0:.0f} s)"
+                        + (f"  WARNING {m.worker_deaths} worker deaths" if m.worker_deaths
+                           else ""))
     except KeyboardInterrupt:
         log("interrupted: writing what was measured")
 
@@ -217,7 +233,7 @@ def main() -> int:
     table = report.markdown(rows, header(args, cpus, started, load))
     (out / "latest.md").write_text(table)
     why = report.chart(out / "latest.png", rows,
-                       f"gthreadd and peers, median req/s ({'short' if args.short else 'full'})")
+                       f"gthreadd and peers, median req/s ({mode(args)} mode)")
     if why:
         log(f"no chart: {why}")
     if out.resolve() == (ROOT / "results").resolve():

@@ -45,6 +45,28 @@ def honours_close(port: int, path: str = "/") -> bool:
     return True
 
 
+def check_response(port: int, scenario) -> str | None:
+    """Send the scenario's check request; returns what is wrong with the answer, or None."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        body = b"x" * scenario.check_body_size if scenario.check_body_size else None
+        headers = {"Content-Type": "application/octet-stream"} if body else {}
+        conn.request(scenario.check_method, "/", body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+    except (OSError, http.client.HTTPException) as err:
+        return f"check request failed: {err or type(err).__name__}"
+    finally:
+        conn.close()
+    if resp.status != 200:
+        return f"check request got HTTP {resp.status}"
+    if scenario.expect is not None and data != scenario.expect:
+        return f"check request got body {data[:40]!r}, expected {scenario.expect[:40]!r}"
+    if scenario.expect_size is not None and len(data) != scenario.expect_size:
+        return f"check request got {len(data)} body bytes, expected {scenario.expect_size}"
+    return None
+
+
 class ServerProcess:
     """One server instance. Use as a context manager so it is stopped whatever happens."""
 

@@ -26,6 +26,7 @@ class Measurement:
     cpu_s_per_10k: float
     pss_worker_mib: float
     workers: int
+    worker_deaths: int = 0  # workers that died during the measured run (crash, timeout)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Summary:
     cpu_s_per_10k: float | None = None
     pss_worker_mib: float | None = None
     errors: int = 0
+    worker_deaths: int = 0
     note: str = ""  # why there is no number
 
 
@@ -55,6 +57,7 @@ def summarize(measurements: list[Measurement], skipped: dict) -> list[Summary]:
             row.rps, row.p50_ms, row.p99_ms = med("rps"), med("p50_ms"), med("p99_ms")
             row.cpu_s_per_10k, row.pss_worker_mib = med("cpu_s_per_10k"), med("pss_worker_mib")
             row.errors = sum(m.errors for m in runs)
+            row.worker_deaths = sum(m.worker_deaths for m in runs)
         rows.append(row)
     order = {s.name: i for i, s in enumerate(SCENARIOS)}
     rows.sort(key=lambda r: (order.get(r.scenario, 99), SERVER_ORDER.index(r.server)))
@@ -106,10 +109,11 @@ def markdown(rows: list[Summary], header: str) -> str:
             lines.append(f"| {r.scenario} | {r.server} | skipped: {r.note} | | | | | | |")
             continue
         own = r.server == "gthreadd"
+        errors = str(r.errors) + (f" ⚠ {r.worker_deaths} worker deaths" if r.worker_deaths else "")
         lines.append(
             f"| {r.scenario} | {r.server} | {_cell(r.rps, 4)} | {_cell(r.p50_ms)} "
             f"| {_cell(r.p99_ms)} | {_cell(r.cpu_s_per_10k)} | {_cell(r.pss_worker_mib)} "
-            f"| {r.errors} | {'' if own else _cell(ratio(rows, r.scenario, r.server))} |")
+            f"| {errors} | {'' if own else _cell(ratio(rows, r.scenario, r.server))} |")
     scenarios = list(dict.fromkeys(r.scenario for r in rows))
     lines += ["", "Ratios gthreadd / peer (medians of the same run; req/s higher is better, "
               "p99 and PSS lower is better):", "",

@@ -20,13 +20,20 @@ class Scenario:
     # equivalent (nginx cannot sleep), so nginx is not run for that scenario.
     nginx: str | None = None
     nginx_files: dict = field(default_factory=dict)  # name -> size of files nginx serves
+    # One request checked before the measurement, so a server that answers 200 with the
+    # wrong body (a truncated stream, an upload read short) is not timed as if it worked.
+    check_method: str = "GET"
+    check_body_size: int = 0          # bytes of request body
+    expect: bytes | None = None       # exact response body, or None
+    expect_size: int | None = None    # response body length, or None
 
 
 SCENARIOS = (
-    Scenario("hello", "hello", "hello:app",
+    Scenario("hello", "hello", "hello:app", expect=b"Hello, World!",
              nginx='default_type text/plain; return 200 "Hello, World!";'),
     # Connection: close measures accept + parse + close cost per request.
     Scenario("hello-close", "hello", "hello:app", wrk_headers=("Connection: close",),
+             expect=b"Hello, World!",
              nginx='default_type text/plain; return 200 "Hello, World!";'),
     Scenario("flask", "flask", "flask_app:app",
              nginx=f"default_type application/json; return 200 '{JSON_BODY}';"),
@@ -35,9 +42,10 @@ SCENARIOS = (
     Scenario("sleepy", "sleepy", "sleepy:app"),
     # nginx reads and discards the 1 MiB body, then answers: the socket-reading ceiling.
     Scenario("upload", "upload", "upload:app", lua=WRK_DIR / "upload.lua",
+             check_method="POST", check_body_size=1024 * 1024, expect=b"1048576\n",
              nginx='default_type text/plain; return 200 "1048576\\n";'),
     # nginx sends a static 8 MiB file (sendfile): the body-moving ceiling.
-    Scenario("stream", "stream", "stream:app",
+    Scenario("stream", "stream", "stream:app", expect_size=8 * 1024 * 1024,
              nginx="default_type application/octet-stream; index stream.bin;",
              nginx_files={"stream.bin": 8 * 1024 * 1024}),
 )
