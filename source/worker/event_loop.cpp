@@ -232,18 +232,16 @@ bool EventLoop::read_available(Connection& conn, bool& eof) {
   const char* old_base = conn.buf.data();
   const bool views_live = conn.state == ConnState::ReadingBody;
   for (;;) {
-    std::size_t used = conn.buf.size();
-    if (conn.buf.capacity() - used < kReadChunk) conn.buf.reserve(std::max(conn.buf.capacity() * 2, used + kReadChunk));
-    conn.buf.resize(conn.buf.capacity());
-    ssize_t n = ::recv(conn.fd.get(), conn.buf.data() + used, conn.buf.size() - used, 0);
+    char* dst = conn.buf.prepare(kReadChunk);
+    const std::size_t room = conn.buf.free_space();
+    ssize_t n = ::recv(conn.fd.get(), dst, room, 0);
     if (n > 0) {
-      conn.buf.resize(used + static_cast<std::size_t>(n));
-      if (conn.buf.size() - used < kReadChunk) break;  // drained, most likely
+      conn.buf.commit(static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < room) break;  // drained, most likely
       // A single request head or body slice is plenty per round; fairness to others.
       if (conn.buf.size() >= 256 * 1024) break;
       continue;
     }
-    conn.buf.resize(used);
     if (n == 0) { eof = true; break; }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -289,7 +287,7 @@ void EventLoop::process(Connection* conn, bool eof) {
           conn->state = ConnState::ReadingHead;
           conn->deadline = Clock::now() + seconds_to_ms(settings_.header_timeout);
         }
-        auto status = conn->parser.parse(conn->buf, conn->request);
+        auto status = conn->parser.parse(conn->buf.view(), conn->request);
         if (status == http::ParseStatus::Error) {
           reject(conn, conn->parser.error().status, conn->parser.error().reason);
           return;

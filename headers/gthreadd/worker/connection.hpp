@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "gthreadd/core/byte_buffer.hpp"
 #include "gthreadd/core/unique_fd.hpp"
 #include "gthreadd/http/chunked_decoder.hpp"
 #include "gthreadd/http/request.hpp"
@@ -30,7 +31,7 @@ struct Connection {
 
   core::UniqueFd fd;
   wsgi::PeerInfo peer;
-  std::string buf;            // bytes read and not yet consumed; request views point here
+  core::ByteBuffer buf;       // bytes read and not yet consumed; request views point here
   std::size_t head_start = 0; // where the current request starts in buf
   std::size_t body_read = 0;  // bytes of buf after the head consumed into the body
   http::RequestParser parser;
