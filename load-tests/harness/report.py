@@ -166,6 +166,7 @@ set ylabel 'requests/s (median, log scale)'
 set grid ytics
 set key top right
 set yrange [1:*]
+set xrange [-0.6:{len(scenarios) - 0.4}]
 plot {plots}
 """
     done = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True,

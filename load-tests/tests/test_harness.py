@@ -1,0 +1,99 @@
+"""Checks of the harness's own parsing and arithmetic (no servers, no network):
+    /usr/bin/python3 -m unittest discover -s load-tests/tests"""
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import report, scenarios, wrk  # noqa: E402
+
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:40001/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     3.92ms    2.93ms  22.78ms   91.85%
+    Req/Sec    11.44k     2.77k   18.34k    85.00%
+  Latency Distribution
+     50%  850.00us
+     75%    4.12ms
+     90%    9.01ms
+     99%    1.20s
+  22801 requests in 2.01s, 2.11MB read
+  Socket errors: connect 1, read 2, write 3, timeout 4
+  Non-2xx or 3xx responses: 5
+Requests/sec:  11367.30
+Transfer/sec:      1.05MB
+"""
+
+
+def measurement(server, rps, rnd=1, scenario="hello"):
+    return report.Measurement(rnd, scenario, server, rps, 1.0, 2.0, 100, 0, 0.1, 1.0, 5.0, 2)
+
+
+class WrkParse(unittest.TestCase):
+    def test_reads_rate_percentiles_in_ms_and_errors(self):
+        r = wrk.parse(WRK_OUTPUT)
+        self.assertEqual(r.requests, 22801)
+        self.assertAlmostEqual(r.seconds, 2.01)
+        self.assertAlmostEqual(r.rps, 11367.30)
+        self.assertAlmostEqual(r.p50_ms, 0.85)
+        self.assertAlmostEqual(r.p99_ms, 1200.0)
+        self.assertEqual(r.errors, 1 + 2 + 3 + 4 + 5)
+
+    def test_clean_run_has_no_errors(self):
+        text = WRK_OUTPUT.replace("  Socket errors: connect 1, read 2, write 3, timeout 4\n", "")
+        text = text.replace("  Non-2xx or 3xx responses: 5\n", "")
+        self.assertEqual(wrk.parse(text).errors, 0)
+
+    def test_output_without_latency_distribution_is_an_error(self):
+        with self.assertRaises(ValueError):
+            wrk.parse(WRK_OUTPUT.replace("     99%    1.20s\n", ""))
+
+    def test_command_pins_and_passes_headers(self):
+        cmd = wrk.command("http://127.0.0.1:1/", 3, 50, headers=("Connection: close",), cpu=1)
+        self.assertEqual(cmd[:3], ["taskset", "-c", "1"])
+        self.assertIn("-c50", cmd)
+        self.assertEqual(cmd[cmd.index("-H") + 1], "Connection: close")
+
+
+class Summary(unittest.TestCase):
+    def test_median_over_rounds_and_ratio(self):
+        runs = [measurement("gthreadd", v, i) for i, v in enumerate((300, 100, 200))]
+        runs += [measurement("uwsgi", 100, 1)]
+        rows = report.summarize(runs, {})
+        self.assertEqual([r.rps for r in rows], [200, 100])
+        self.assertAlmostEqual(report.ratio(rows, "hello", "uwsgi"), 2.0)
+        self.assertIsNone(report.ratio(rows, "hello", "gunicorn"))
+
+    def test_skipped_server_keeps_its_reason(self):
+        rows = report.summarize([measurement("uwsgi", 100)],
+                                {("hello", "gthreadd"): "build failed"})
+        skipped = next(r for r in rows if r.server == "gthreadd")
+        self.assertEqual((skipped.runs, skipped.note), (0, "build failed"))
+        self.assertIn("skipped: build failed", report.markdown(rows, "title"))
+
+
+class Readme(unittest.TestCase):
+    def test_table_replaces_only_the_marked_part(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            readme = Path(tmp) / "README.md"
+            readme.write_text(f"intro\n{report.BEGIN} x -->\nold\n{report.END}\nouttro\n")
+            self.assertTrue(report.update_readme(readme, "new table\n", None))
+            text = readme.read_text()
+            self.assertIn("new table", text)
+            self.assertNotIn("old", text)
+            self.assertTrue(text.startswith("intro\n") and text.endswith("outtro\n"))
+
+
+class Scenarios(unittest.TestCase):
+    def test_group_selects_both_hello_runs(self):
+        self.assertEqual([s.name for s in scenarios.select(["hello"])], ["hello", "hello-close"])
+
+    def test_unknown_name_is_rejected(self):
+        with self.assertRaises(ValueError):
+            scenarios.select(["nope"])
+
+
+if __name__ == "__main__":
+    unittest.main()
