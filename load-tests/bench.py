@@ -38,8 +38,8 @@ def parse_args() -> argparse.Namespace:
                    + " (hello runs keep-alive and Connection: close; hello-close alone works)")
     p.add_argument("--servers", default="", help="comma list of gthreadd,uwsgi,gunicorn,nginx")
     p.add_argument("--rounds", type=int, help="rounds (default 3, 1 with --short)")
-    p.add_argument("--duration", type=float, help="seconds per measured run (10, 3 --short)")
-    p.add_argument("--warmup", type=float, default=1.0, help="seconds of unmeasured load first")
+    p.add_argument("--duration", type=int, help="seconds per measured run (10, 3 --short)")
+    p.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load first")
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=4)
@@ -51,7 +51,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=ROOT / "results")
     args = p.parse_args()
     args.rounds = args.rounds or (1 if args.short else 3)
-    args.duration = args.duration or (3.0 if args.short else 10.0)
+    # wrk takes whole seconds only.
+    args.duration = args.duration or (3 if args.short else 10)
+    if args.duration < 1 or args.warmup < 0:
+        p.error("--duration must be at least 1 s and --warmup at least 0 s")
     return args
 
 
@@ -119,7 +122,7 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
 def mode(args) -> str:
     if args.short:
         return "short"
-    return "full" if (args.rounds, args.duration) == (3, 10.0) else "custom"
+    return "full" if (args.rounds, args.duration) == (3, 10) else "custom"
 
 
 def header(args, cpus, started: datetime.datetime, load: str) -> str:
@@ -230,7 +233,8 @@ def main() -> int:
     out = args.results
     report.write_raw_csv(out / "latest-runs.csv", measurements)
     report.write_csv(out / "latest.csv", rows)
-    table = report.markdown(rows, header(args, cpus, started, load))
+    table = report.markdown(rows, header(args, cpus, started, load),
+                            sleepy_ceiling=args.workers * args.threads / 0.020)
     (out / "latest.md").write_text(table)
     why = report.chart(out / "latest.png", rows,
                        f"gthreadd and peers, median req/s ({mode(args)} mode)")

@@ -99,7 +99,7 @@ def _cell(value, digits=3) -> str:
     return _fmt(value, digits) if value is not None else "–"
 
 
-def markdown(rows: list[Summary], header: str) -> str:
+def markdown(rows: list[Summary], header: str, sleepy_ceiling: float | None = None) -> str:
     lines = [header, "",
              "| scenario | server | req/s | p50 ms | p99 ms | CPU s / 10k req | PSS / worker MiB "
              "| errors | gthreadd / server req/s |",
@@ -125,6 +125,14 @@ def markdown(rows: list[Summary], header: str) -> str:
         cells += [_cell(ratio(rows, s, "uwsgi", "p99_ms")),
                   _cell(ratio(rows, s, "uwsgi", "pss_worker_mib"))]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    if sleepy_ceiling:
+        # Issue 4: an I/O-bound app should keep every thread busy: workers x threads / 20 ms.
+        got = {r.server: r.rps for r in rows if r.scenario == "sleepy" and r.rps}
+        if got:
+            shares = ", ".join(f"{v} {got[v] / sleepy_ceiling:.0%}" for v in SERVER_ORDER
+                               if v in got)
+            lines += ["", f"sleepy, share of the {sleepy_ceiling:.0f} req/s ceiling "
+                      f"(workers × threads / 20 ms): {shares}."]
     return "\n".join(lines) + "\n"
 
 

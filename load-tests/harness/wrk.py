@@ -21,10 +21,10 @@ class WrkResult:
         return self.socket_errors + self.non_2xx
 
 
-def command(url: str, seconds: float, connections: int, lua=None, headers=(),
+def command(url: str, seconds: int, connections: int, lua=None, headers=(),
             cpu: int | None = None) -> list[str]:
     # One wrk thread: it is pinned to one CPU, so more threads would only contend.
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if lua:
         cmd += ["-s", str(lua)]
     for header in headers:
@@ -65,5 +65,6 @@ def parse(output: str) -> WrkResult:
 def run(cmd: list[str], timeout: float) -> WrkResult:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"wrk exited {done.returncode}: {done.stderr.strip()}")
+        said = (done.stderr.strip() or done.stdout.strip()).splitlines()[:1]
+        raise RuntimeError(f"wrk exited {done.returncode}: {' '.join(said)}")
     return parse(done.stdout)
