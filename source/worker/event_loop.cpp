@@ -212,11 +212,10 @@ void EventLoop::add_connection(core::UniqueFd fd, std::size_t listener_index) {
   conn->deadline = Clock::now() + seconds_to_ms(settings_.header_timeout);
   Connection* raw = conn.get();
   owned_.emplace(raw, std::move(conn));
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
-  ev.data.ptr = raw;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, raw->fd.get(), &ev);
   // The request often arrives with the handshake: try it now and save an epoll round trip.
+  // The fd joins epoll only when arm() wants more bytes: registered (and armed) here, a
+  // hang-up or a pipelined byte could fire on_readable while a pool task owns the
+  // connection, and the loop would read into the buffer the running request points into.
   on_readable(raw);
 }
 
@@ -224,7 +223,8 @@ void EventLoop::arm(Connection* conn) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
   ev.data.ptr = conn;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, conn->fd.get(), &ev);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, conn->fd.get(), &ev) < 0 && errno == ENOENT)
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd.get(), &ev);  // first wait on this fd
 }
 
 bool EventLoop::read_available(Connection& conn, bool& eof) {
