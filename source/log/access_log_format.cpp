@@ -308,4 +308,11 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
   }
 }
 
+std::vector<std::string> AccessLogFormat::environ_names() const {
+  std::vector<std::string> names;
+  for (const auto& part : parts_)
+    if (part.atom == Atom::Environ) names.push_back(part.text);
+  return names;
+}
+
 }  // namespace gthreadd::log

@@ -1,21 +1,60 @@
 #include "gthreadd/log/logger.hpp"
 
+#include <fcntl.h>
+#include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "gthreadd/log/access_log.hpp"
 #include "gthreadd/log/gunicorn_formatter.hpp"
 #include "gthreadd/log/reopenable_file_sink.hpp"
+#include "gthreadd/log/statsd.hpp"
+#include "gthreadd/log/syslog_writer.hpp"
 
 namespace gthreadd::log {
 namespace {
 
 std::mutex g_sink_mutex;
 std::shared_ptr<ReopenableFileSink> g_file_sink;  // null when the error log is stderr
+std::string g_capture_path;  // --capture-output: the file fds 1 and 2 point at
+
+// gunicorn's Statsd logger counts warning and worse lines as gunicorn.log.<level>.
+class StatsdLogCounter final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    const Statsd* metrics = statsd();
+    if (!metrics) return;
+    switch (msg.level) {
+      case spdlog::level::warn: metrics->increment("gunicorn.log.warning"); break;
+      case spdlog::level::err: metrics->increment("gunicorn.log.error"); break;
+      case spdlog::level::critical: metrics->increment("gunicorn.log.critical"); break;
+      default: break;
+    }
+  }
+  void flush_() override {}
+};
+
+// --capture-output (gunicorn: only when the error log is a file): point fds 1 and 2 at it,
+// so print() in the app, C extensions and child processes all land in the error log.
+bool capture_output(const std::string& path) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  const bool ok = ::dup2(fd, 1) >= 0 && ::dup2(fd, 2) >= 0;
+  ::close(fd);
+  return ok;
+}
 
 spdlog::level::level_enum to_level(const std::string& name) {
   if (name == "debug") return spdlog::level::debug;
@@ -41,12 +80,24 @@ void init_error_log(const config::Settings& settings) {
     sink = file_sink;
   }
   sink->set_formatter(make_gunicorn_formatter());
-  auto logger = std::make_shared<spdlog::logger>("gthreadd", sink);
+  std::vector<spdlog::sink_ptr> sinks{sink};
+  configure_statsd(settings);
+  if (statsd()) sinks.push_back(std::make_shared<StatsdLogCounter>());
+  if (settings.syslog) sinks.push_back(std::make_shared<SyslogSink>(SyslogWriter(settings, "error")));
+  std::string capture_path;
+  if (settings.capture_output && file_sink) {
+    if (!capture_output(settings.errorlog))
+      throw std::runtime_error("--capture-output: cannot redirect stdout/stderr to '" + settings.errorlog +
+                               "': " + std::strerror(errno));
+    capture_path = settings.errorlog;
+  }
+  auto logger = std::make_shared<spdlog::logger>("gthreadd", sinks.begin(), sinks.end());
   logger->set_level(to_level(settings.loglevel));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
   std::lock_guard lock(g_sink_mutex);
   g_file_sink = std::move(file_sink);
+  g_capture_path = std::move(capture_path);
 }
 
 void reopen_logs() {
@@ -57,6 +108,7 @@ void reopen_logs() {
       spdlog::sinks::stderr_sink_st().log(spdlog::details::log_msg(
           "gthreadd", spdlog::level::err, "could not re-open the error log"));
     }
+    if (!g_capture_path.empty()) capture_output(g_capture_path);
   }
   reopen_access_logs();
 }

@@ -4,8 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "gthreadd/log/request_log.hpp"
 
 #include "gthreadd/wsgi/app_loader.hpp"
 #include "gthreadd/wsgi/environ_builder.hpp"
@@ -28,9 +33,11 @@ struct GTHREADD_PY_HIDDEN AppRunner::Impl {
   py::object format_exception;
   std::optional<EnvironBuilder> environ;
   bool sendfile = true;
+  std::optional<log::RequestLog> request_log;  // engaged when something logs requests
 
+  // `environ_out` (may be null) receives the environ dict, for the access log.
   void run(const http::Request& request, http::RequestBody& body, const PeerInfo& peer,
-           ResponseStream& stream) const;
+           ResponseStream& stream, py::object* environ_out) const;
   // Sends the body from `result`; returns what was wrong with it ("" = fine).
   std::string iterate(const py::object& result, ResponseStream& stream) const;
   bool try_sendfile(const py::object& result, ResponseStream& stream) const;
@@ -100,7 +107,7 @@ std::string AppRunner::Impl::iterate(const py::object& result, ResponseStream& s
 }
 
 void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
-                          const PeerInfo& peer, ResponseStream& stream) const {
+                          const PeerInfo& peer, ResponseStream& stream, py::object* environ_out) const {
   py::object input = py::cast(InputStream(&body));
   py::object start_response = py::cast(StartResponse(&stream));
   // The app may keep either object past the request: cut them off from this request's
@@ -119,6 +126,7 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
   py::object result;
   try {
     py::dict environ = this->environ->build(request, body, peer, input);
+    if (environ_out) *environ_out = environ;
     result = app(environ, start_response);
     invalid = iterate(result, stream);
   } catch (py::error_already_set& e) {
@@ -158,6 +166,8 @@ AppRunner::AppRunner(const config::Settings& settings) : impl_(std::make_unique<
     impl_->format_exception = py::module_::import("traceback").attr("format_exception");
     impl_->environ.emplace(settings, module.attr("ErrorStream")(), module.attr("FileWrapper"));
     impl_->sendfile = settings.sendfile;
+    impl_->request_log.emplace(settings);
+    if (!impl_->request_log->enabled()) impl_->request_log.reset();
   } catch (const py::error_already_set& e) {
     throw AppLoadError(std::string("cannot set up the WSGI bridge: ") + e.what());
   }
@@ -170,14 +180,84 @@ AppRunner::~AppRunner() {
   PyGILState_Release(gil);
 }
 
+namespace {
+
+// What the access log needs from Python objects, copied while the GIL is held so the line
+// is formatted and written after it is released. Reused per thread: no allocation per
+// request once warm.
+struct AccessCapture {
+  std::string response_fields;  // "Name: value\r\n"... as validated
+  std::vector<std::pair<std::string, std::string>> environ;  // key as looked up → value
+  std::vector<log::AccessRecord::Header> request_headers;
+  std::vector<log::AccessRecord::Header> response_headers;
+  std::string path;  // PATH_INFO: %-decoded, as gunicorn's %(U)s prints it
+
+  void decode_path(std::string_view raw) {
+    path.clear();
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      c = static_cast<char>(c | 0x20);
+      return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    };
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+        path += static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+        i += 2;
+      } else {
+        path += raw[i];
+      }
+    }
+  }
+
+  void capture_environ(const py::object& environ, const std::vector<std::string>& names) {
+    this->environ.clear();
+    if (!environ || names.empty()) return;
+    for (const auto& name : names) {
+      std::string upper = name;
+      for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      const std::string* keys[] = {&upper, &name};
+      for (const std::string* key : keys) {
+        PyObject* value = PyDict_GetItemString(environ.ptr(), key->c_str());  // borrowed
+        if (!value) continue;
+        try {
+          this->environ.emplace_back(*key, py::str(value).cast<std::string>());
+        } catch (const py::error_already_set&) {
+          // an unprintable value prints "-", as a missing one
+        }
+      }
+    }
+  }
+
+  void split_fields() {
+    response_headers.clear();
+    std::string_view rest = response_fields;
+    while (!rest.empty()) {
+      const auto eol = rest.find("\r\n");
+      std::string_view line = rest.substr(0, eol);
+      rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 2);
+      const auto colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      response_headers.emplace_back(line.substr(0, colon), value);
+    }
+  }
+};
+
+}  // namespace
+
 RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody& body,
                                  const PeerInfo& peer, ResponseWriter& writer) {
-  GilHolder gil;  // the one acquire of this request; released only around socket writes
+  const bool logging = impl_->request_log.has_value();
+  const auto started = std::chrono::steady_clock::now();
+  thread_local AccessCapture capture;
   RequestOutcome outcome;
   {
+    GilHolder gil;  // the one acquire of this request; released only around socket writes
     ResponseStream stream(request, writer);
+    py::object environ;
     try {
-      impl_->run(request, body, peer, stream);
+      impl_->run(request, body, peer, stream, logging ? &environ : nullptr);
     } catch (const std::exception& e) {
       spdlog::error("Error handling request {}: {}", request.target, e.what());
       stream.send_internal_error();
@@ -185,7 +265,42 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
     outcome.keep_alive = stream.keep_alive();
     outcome.status = stream.status_sent();
     outcome.body_bytes = stream.body_bytes();
+    if (logging) {
+      capture.response_fields = stream.head().fields;
+      capture.capture_environ(environ, impl_->request_log->environ_names());
+    }
+    // The environ dict and its references die here, with the GIL held.
   }
+  if (!logging) return outcome;
+
+  // Formatted and written without the GIL: the app's other threads run meanwhile.
+  const auto duration =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  capture.split_fields();
+  capture.request_headers.clear();
+  for (const auto& field : request.headers) capture.request_headers.emplace_back(field.name, field.value);
+  log::AccessRecord record;
+  record.remote_addr = peer.remote_addr;
+  record.method = request.method;
+  record.raw_uri = request.target;
+  capture.decode_path(request.path);
+  record.path = capture.path;
+  record.query = request.query;
+  record.protocol = request.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  record.status = outcome.status;
+  record.response_length = outcome.body_bytes;
+  record.request_headers = capture.request_headers;
+  record.response_headers = capture.response_headers;
+  if (!capture.environ.empty()) {
+    record.environ = [](std::string_view key) -> std::optional<std::string> {
+      for (const auto& [name, value] : capture.environ)
+        if (name == key) return value;
+      return std::nullopt;
+    };
+  }
+  record.duration = duration;
+  record.start = std::chrono::system_clock::now() - duration;
+  impl_->request_log->log(record);
   return outcome;
 }
 

@@ -21,6 +21,9 @@ class AccessLogFormat {
 
   // Whether a line needs the environ callback (so callers can skip building it).
   [[nodiscard]] bool needs_environ() const noexcept { return needs_environ_; }
+  // The lower-cased names of the {name}e atoms, so a caller can copy just those values out
+  // of the environ while it holds the GIL and format the line after releasing it.
+  [[nodiscard]] std::vector<std::string> environ_names() const;
 
   enum class Atom : char {
     Literal, RemoteAddr, Ident, User, Time, RequestLine, Status, Method, Path, Query, Protocol,

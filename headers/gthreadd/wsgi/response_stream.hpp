@@ -28,6 +28,8 @@ class ResponseStream {
   [[nodiscard]] bool head_sent() const noexcept { return head_sent_; }
   [[nodiscard]] bool broken() const noexcept { return broken_; }
   [[nodiscard]] bool has_pending() const noexcept { return pending_len_ > 0; }
+  // The validated head the app gave (for the access log's %({name}o)s atoms).
+  [[nodiscard]] const ResponseHead& head() const noexcept { return head_; }
   void set_head(ResponseHead&& head);  // start_response (again, with exc_info, before sending)
 
   // Queues a body item (a bytes object, borrowed; the stream takes its own reference),
