@@ -204,7 +204,7 @@ def main() -> int:
                     t0 = time.monotonic()
                     try:
                         m = measure(server, sc, args, rnd, cpus, logdir)
-                    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as err:
+                    except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as err:
                         if isinstance(err, StartError):
                             start_failures[server.name] += 1
                             if start_failures[server.name] == MAX_START_FAILURES:
