@@ -19,7 +19,6 @@
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/master/process_setup.hpp"
 #include "gthreadd/worker/worker_process.hpp"
-#include "gthreadd/wsgi/interpreter.hpp"
 #include "gthreadd/wsgi/python_process.hpp"
 
 namespace gthreadd::master {
@@ -134,7 +133,8 @@ void Arbiter::spawn_worker() {
       spdlog::default_logger()->flush();
       ::_exit(worker::kExitBootError);
     }
-    if (preloaded_) wsgi::release_gil_from_main_thread();
+    // With --preload the child holds the GIL it inherited; run_worker releases it once the
+    // app is ready (releasing it here too aborted every preloaded worker at boot).
     int code = worker::run_worker(settings_, listeners_, *heartbeat, preloaded_.get());
     spdlog::default_logger()->flush();
     ::_exit(code);
@@ -218,7 +218,9 @@ void Arbiter::reap() {
       if (code != 0) spdlog::error("Worker (pid:{}) exited with code {}", pid, code);
       if (code == worker::kExitAppLoadError || code == worker::kExitBootError) {
         const char* reason = code == worker::kExitAppLoadError ? "App failed to load." : "Worker failed to boot.";
-        if (reloading_ && w.generation == generation_) {
+        // A worker already told to stop (the rest of a failed generation) says nothing
+        // about the reload in progress, whose generation may reuse its number.
+        if (reloading_ && w.generation == generation_ && !w.terminating) {
           // HUP with a broken app: keep the old workers; retire the new generation.
           spdlog::error("Reload failed ({}): keeping the previous workers", reason);
           reloading_ = false;
@@ -326,6 +328,8 @@ void Arbiter::reload() {
     fresh.bind = settings_.bind;
     settings_ = std::move(fresh);
     log::init_error_log(settings_);
+    // gunicorn's reload exports cfg.env again, so new workers see a changed raw_env.
+    apply_raw_env(settings_);
   } catch (const std::exception& e) {
     spdlog::error("Reload: configuration is invalid, keeping the current one: {}", e.what());
   }
