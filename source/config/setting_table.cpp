@@ -327,7 +327,8 @@ std::vector<SettingSpec> build_table() {
                       &Settings::limit_request_line, 0, 8190));
   t.push_back(integer("limit_request_fields", "--limit-request-fields", "most header fields (0 = 32768)",
                       &Settings::limit_request_fields, 0, 32768));
-  t.push_back(integer("limit_request_field_size", "--limit-request-field-size",
+  // gunicorn spells this flag with an underscore; both are accepted so a swapped-in command line works.
+  t.push_back(integer("limit_request_field_size", "--limit-request-field-size,--limit-request-field_size",
                       "longest header field in bytes (0 = no limit beyond the maximum)",
                       &Settings::limit_request_field_size, 0, kMaxInt));
   t.push_back(make("limit_request_body", "--limit-request-body", "largest request body in bytes (0 = no limit)",

@@ -109,6 +109,13 @@ TEST_F(CommandLineTest, LongShortAndEqualsForms) {
   EXPECT_EQ(s.app.attribute, "application");
 }
 
+// gunicorn's own flag is --limit-request-field_size (underscore); a command line copied
+// from a gunicorn unit must keep working.
+TEST_F(CommandLineTest, AcceptsGunicornsUnderscoreFieldSizeFlag) {
+  EXPECT_EQ(settings({"--limit-request-field_size", "100", "app"}).limit_request_field_size, 100);
+  EXPECT_EQ(settings({"--limit-request-field-size", "200", "app"}).limit_request_field_size, 200);
+}
+
 TEST_F(CommandLineTest, LastValueWins) {
   EXPECT_EQ(settings({"-w", "2", "-w", "3", "app"}).workers, 3);
 }
