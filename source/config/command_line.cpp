@@ -35,6 +35,11 @@ void add_default_bind(Settings& s) {
   s.bind.push_back(std::move(*address));
 }
 
+PythonConfigReader& python_reader() {
+  static PythonConfigReader reader;
+  return reader;
+}
+
 CliValues environment_arguments() {
   for (const char* name : {"GTHREADD_CMD_ARGS", "GUNICORN_CMD_ARGS"}) {
     const auto text = env(name);
@@ -47,6 +52,8 @@ CliValues environment_arguments() {
 }
 
 }  // namespace
+
+void set_python_config_reader(PythonConfigReader reader) { python_reader() = std::move(reader); }
 
 bool is_python_config(const std::string& path) {
   return path.size() > 3 && path.compare(path.size() - 3, 3, ".py") == 0;
@@ -67,15 +74,23 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
   if (config_file.empty() && std::filesystem::is_regular_file("gthreadd.ini")) {
     config_file = "gthreadd.ini";
   }
+  // gunicorn reads ./gunicorn.conf.py when no -c is given.
+  if (config_file.empty() && python_reader() && std::filesystem::is_regular_file("gunicorn.conf.py")) {
+    config_file = "gunicorn.conf.py";
+  }
 
   Settings& s = outcome.settings;
   s = defaults();
   if (!config_file.empty()) {
     if (is_python_config(config_file)) {
-      throw ConfigError(config_file + ": .py config files are not supported yet; use an INI file "
-                        "with a [gthreadd] section");
+      if (!python_reader()) {
+        throw ConfigError(config_file + ": .py config files need the embedded interpreter; use an INI "
+                          "file with a [gthreadd] section");
+      }
+      apply_assignments(s, python_reader()(config_file));
+    } else {
+      apply_ini_file(s, config_file);
     }
-    apply_ini_file(s, config_file);
   }
   apply_assignments(s, from_env.assignments);
   apply_assignments(s, command_line.assignments);

@@ -17,14 +17,17 @@
 #include <spdlog/spdlog.h>
 
 #include "gthreadd/log/logger.hpp"
+#include "gthreadd/log/statsd.hpp"
 #include "gthreadd/master/process_setup.hpp"
 #include "gthreadd/worker/worker_process.hpp"
 #include "gthreadd/wsgi/python_process.hpp"
+#include "gthreadd/wsgi/server_hooks.hpp"
 
 namespace gthreadd::master {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+int g_spawned = 0;  // gunicorn's worker.age: how many workers this master has forked
 // Set for a master exec'd by USR2: the pid of the master it replaces (GUNICORN_PID too).
 constexpr const char* kMasterPidEnv = "GTHREADD_PID";
 
@@ -82,9 +85,12 @@ Arbiter::Arbiter(config::Settings settings, std::vector<net::Listener> listeners
 }
 
 int Arbiter::run() {
+  const wsgi::ServerView server{&settings_, target_workers_};
+  wsgi::call_server_hook(wsgi::Hook::OnStarting, server);
   spdlog::info("Starting gthreadd {}", GTHREADD_VERSION);
   for (const auto& l : listeners_) spdlog::info("Listening at: {} ({})", l.url(), ::getpid());
   spdlog::info("Using worker: gthread");
+  wsgi::call_server_hook(wsgi::Hook::WhenReady, server);
   if (!settings_.pidfile.empty()) {
     // During an upgrade the new master writes <pidfile>.2 and takes the real name only
     // once the old master is gone (gunicorn's maybe_promote_master).
@@ -105,11 +111,14 @@ int Arbiter::run() {
     check_heartbeats();
   }
   spdlog::info("Shutting down: Master");
+  wsgi::call_server_hook(wsgi::Hook::OnExit, {&settings_, target_workers_});
   return exit_code_;
 }
 
 void Arbiter::spawn_worker() {
   auto heartbeat = std::make_unique<worker::Heartbeat>(settings_.worker_tmp_dir);
+  const int age = ++g_spawned;
+  wsgi::call_server_worker_hook(wsgi::Hook::PreFork, {&settings_, target_workers_}, 0, age);
   spdlog::default_logger()->flush();
   pid_t pid = wsgi::fork_process();
   if (pid < 0) {
@@ -123,6 +132,8 @@ void Arbiter::spawn_worker() {
     for (auto& [other, w] : workers_) w.heartbeat.reset();
     spdlog::info("Booting worker with pid: {}", ::getpid());
     ProcessTitle::set("gthreadd: worker [" + process_label(settings_) + "]");
+    wsgi::set_worker_identity(settings_, age);
+    wsgi::call_server_worker_hook(wsgi::Hook::PostFork, {&settings_, target_workers_}, ::getpid(), age);
     try {
       // The heartbeat file is unlinked, so only this process can reach it; making it
       // writable lets the worker touch it after dropping to --user.
@@ -161,6 +172,8 @@ bool Arbiter::current_generation_booted() const {
 
 void Arbiter::manage_workers() {
   if (halt_) return;
+  // gunicorn's manage_workers reports the worker count on every pass of the loop.
+  if (const auto* metrics = log::statsd()) metrics->gauge("gunicorn.workers", static_cast<double>(workers_.size()));
   while (current_workers() < static_cast<std::size_t>(target_workers_)) spawn_worker();
   if (current_workers() > static_cast<std::size_t>(target_workers_)) {
     // TTOU or a smaller reload: retire the oldest (lowest pid is not age; map order is
@@ -213,6 +226,7 @@ void Arbiter::reap() {
     if (it == workers_.end()) continue;
     const Worker w = std::move(it->second);
     workers_.erase(it);
+    wsgi::call_server_worker_hook(wsgi::Hook::ChildExit, {&settings_, target_workers_}, pid, 0);
     if (WIFEXITED(status)) {
       int code = WEXITSTATUS(status);
       if (code != 0) spdlog::error("Worker (pid:{}) exited with code {}", pid, code);
@@ -294,9 +308,13 @@ void Arbiter::handle_signal(int signo) {
       break;
     case SIGTTIN:
       ++target_workers_;
+      wsgi::call_nworkers_changed({&settings_, target_workers_}, target_workers_, target_workers_ - 1);
       break;
     case SIGTTOU:
-      if (target_workers_ > 1) --target_workers_;
+      if (target_workers_ > 1) {
+        --target_workers_;
+        wsgi::call_nworkers_changed({&settings_, target_workers_}, target_workers_, target_workers_ + 1);
+      }
       break;
     case SIGUSR1:
       log::reopen_logs();
@@ -333,7 +351,11 @@ void Arbiter::reload() {
   } catch (const std::exception& e) {
     spdlog::error("Reload: configuration is invalid, keeping the current one: {}", e.what());
   }
+  const int old_workers = target_workers_;
   target_workers_ = std::max(1, settings_.workers);
+  wsgi::call_server_hook(wsgi::Hook::OnReload, {&settings_, target_workers_});
+  if (target_workers_ != old_workers)
+    wsgi::call_nworkers_changed({&settings_, target_workers_}, target_workers_, old_workers);
   ++generation_;
   reloading_ = true;
 }
@@ -371,6 +393,7 @@ void Arbiter::reexec() {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (!start_cwd_.empty() && ::chdir(start_cwd_.c_str()) != 0) ::_exit(1);
+  wsgi::call_server_hook(wsgi::Hook::PreExec, {&settings_, target_workers_});
   std::vector<char*> args;
   for (auto& a : argv_) args.push_back(a.data());
   args.push_back(nullptr);

@@ -14,6 +14,7 @@
 #include "gthreadd/net/listener.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
+#include "gthreadd/wsgi/python_config.hpp"
 
 namespace gthreadd::master {
 namespace {
@@ -37,6 +38,7 @@ int run_main(int argc, char** argv) {
   // Our own copy of the command line: the process title is written over argv's memory,
   // and HUP re-parses and USR2 re-execs from it.
   std::vector<std::string> args(argv, argv + argc);
+  wsgi::install_python_config_reader();  // -c gunicorn.conf.py runs in this process
   auto parse_args = [args] {
     std::vector<const char*> ptrs;
     for (const auto& a : args) ptrs.push_back(a.c_str());

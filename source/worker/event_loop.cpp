@@ -19,6 +19,7 @@
 #include "gthreadd/http/error_response.hpp"
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/worker/socket_writer.hpp"
+#include "gthreadd/wsgi/server_hooks.hpp"
 
 namespace gthreadd::worker {
 namespace {
@@ -484,6 +485,7 @@ void EventLoop::handle_signals() {
         break;
       case SIGINT:
       case SIGQUIT:
+        wsgi::call_worker_hook(wsgi::Hook::WorkerInt);
         quick_exit_ = true;
         break;
       case SIGUSR1:

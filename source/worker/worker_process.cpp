@@ -17,6 +17,7 @@
 #include "gthreadd/wsgi/app_runner.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
 #include "gthreadd/wsgi/python_process.hpp"
+#include "gthreadd/wsgi/server_hooks.hpp"
 
 namespace gthreadd::worker {
 namespace {
@@ -72,6 +73,7 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
     spdlog::error("Exception in worker process: {}", e.what());
     return kExitBootError;
   }
+  wsgi::call_worker_hook(wsgi::Hook::PostWorkerInit);
   wsgi::release_gil_from_main_thread();
 
   // TBB caps its pool at the core count by default; --threads is the number of concurrent
@@ -85,7 +87,10 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
   try {
     EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get());
     heartbeat.beat();  // booted: from now on the master may time us out
-    finish(loop.run());
+    const int code = loop.run();
+    // gunicorn calls worker_exit in the worker process, as it leaves.
+    wsgi::call_server_worker_hook(wsgi::Hook::WorkerExit, {&settings, settings.workers}, ::getpid(), 0);
+    finish(code);
   } catch (const std::exception& e) {
     spdlog::error("Worker failed: {}", e.what());
     finish(kExitBootError);

@@ -21,6 +21,7 @@
 #include "gthreadd/wsgi/py_visibility.hpp"
 #include "gthreadd/wsgi/python_module.hpp"
 #include "gthreadd/wsgi/response_stream.hpp"
+#include "gthreadd/wsgi/server_hooks.hpp"
 #include "gthreadd/wsgi/start_response.hpp"
 #include "gthreadd/wsgi/thread_state.hpp"
 
@@ -34,6 +35,8 @@ struct GTHREADD_PY_HIDDEN AppRunner::Impl {
   std::optional<EnvironBuilder> environ;
   bool sendfile = true;
   std::optional<log::RequestLog> request_log;  // engaged when something logs requests
+  bool pre_request = false;   // gunicorn.conf.py hooks, looked up once at boot
+  bool post_request = false;
 
   // `environ_out` (may be null) receives the environ dict, for the access log.
   void run(const http::Request& request, http::RequestBody& body, const PeerInfo& peer,
@@ -124,9 +127,14 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
   std::optional<py::error_already_set> failure;
   std::string invalid;
   py::object result;
+  py::object req;      // the pre_request hook's `req`, handed on to post_request
+  py::object environ_kept;
   try {
+    if (pre_request) req = call_pre_request(request);
     py::dict environ = this->environ->build(request, body, peer, input);
+    if (pre_request) apply_added_headers(req, request.headers.size(), environ);
     if (environ_out) *environ_out = environ;
+    if (post_request) environ_kept = environ;
     result = app(environ, start_response);
     invalid = iterate(result, stream);
   } catch (py::error_already_set& e) {
@@ -157,6 +165,14 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
   } else {
     stream.flush(true);
   }
+  if (post_request) {
+    // gunicorn calls post_request in a finally: also after an error response.
+    try {
+      call_post_request(req, request, environ_kept, stream.head(), stream.body_bytes());
+    } catch (const py::error_already_set& e) {
+      spdlog::error("Exception in post_request hook: {}", e.what());
+    }
+  }
 }
 
 AppRunner::AppRunner(const config::Settings& settings) : impl_(std::make_unique<Impl>()) {
@@ -166,6 +182,8 @@ AppRunner::AppRunner(const config::Settings& settings) : impl_(std::make_unique<
     impl_->format_exception = py::module_::import("traceback").attr("format_exception");
     impl_->environ.emplace(settings, module.attr("ErrorStream")(), module.attr("FileWrapper"));
     impl_->sendfile = settings.sendfile;
+    impl_->pre_request = hook_defined(Hook::PreRequest);
+    impl_->post_request = hook_defined(Hook::PostRequest);
     impl_->request_log.emplace(settings);
     if (!impl_->request_log->enabled()) impl_->request_log.reset();
   } catch (const py::error_already_set& e) {

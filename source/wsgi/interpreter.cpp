@@ -66,14 +66,29 @@ void add_site_packages(const std::string& site) {
 
 }  // namespace
 
+void start_bare_interpreter() {
+  if (!Py_IsInitialized()) initialize_python();
+}
+
 void start_interpreter(const config::Settings& settings) {
-  if (Py_IsInitialized()) return;
+  // Configured once per process image: a worker forked from a master that only ran the
+  // config file (start_bare_interpreter) still gets its chdir and sys.path here.
+  static bool configured = false;
+  if (configured) return;
   const auto site_packages = virtualenv_site_packages(settings);
   if (!settings.chdir.empty() && ::chdir(settings.chdir.c_str()) != 0) {
     throw AppLoadError("cannot chdir to '" + settings.chdir + "': " + std::strerror(errno));
   }
-  initialize_python();
+  configured = true;
+  if (!Py_IsInitialized()) initialize_python();
   try {
+    // Python may have started before --env/raw_env was exported (a gunicorn.conf.py runs
+    // first) and os.environ is a snapshot: give the app the values gunicorn would.
+    py::object os_environ = py::module_::import("os").attr("environ");
+    for (const auto& pair : settings.raw_env) {
+      const auto eq = pair.find('=');
+      if (eq != std::string::npos) os_environ[py::str(pair.substr(0, eq))] = py::str(pair.substr(eq + 1));
+    }
     prepend_sys_path(settings);
     if (site_packages) add_site_packages(*site_packages);
   } catch (const py::error_already_set& e) {

@@ -1,9 +1,12 @@
 #pragma once
 // Builds Settings from every source, later wins: defaults → config file (-c, or ./gthreadd.ini
-// / ./gunicorn.conf.py) → GTHREADD_CMD_ARGS (else GUNICORN_CMD_ARGS) → command line (CLI11).
+// / ./gunicorn.conf.py when a Python reader is installed) → GTHREADD_CMD_ARGS (else GUNICORN_CMD_ARGS) → command line (CLI11).
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "gthreadd/config/setting_source.hpp"
 #include "gthreadd/config/settings.hpp"
 
 namespace gthreadd::config {
@@ -24,8 +27,11 @@ struct ParseOutcome {
 ParseOutcome parse_settings(int argc, const char* const* argv);
 
 // Config files ending in ".py" (gunicorn.conf.py): run by the embedded interpreter, not read
-// as INI. Until that loader exists parse_settings refuses them with a ConfigError.
+// as INI. The config area has no Python: the program installs the reader (wsgi's
+// install_python_config_reader) and, without one, parse_settings refuses .py files.
 bool is_python_config(const std::string& path);
+using PythonConfigReader = std::function<std::vector<Assignment>(const std::string& path)>;
+void set_python_config_reader(PythonConfigReader reader);
 
 // --print-config: "name = value" lines for every setting, sorted by name (gunicorn style).
 std::string format_settings(const Settings& settings);

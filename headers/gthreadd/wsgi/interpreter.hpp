@@ -14,8 +14,13 @@ struct AppLoadError : std::runtime_error {
 // Starts CPython without its signal handlers (the master/worker own signals), honours
 // --chdir, VIRTUAL_ENV/--virtualenv (site-packages of the venv) and --pythonpath (prepended
 // to sys.path, as is the current directory, as gunicorn does). On return the calling thread
-// holds the GIL. Idempotent.
+// holds the GIL. Idempotent: the second call does nothing.
 void start_interpreter(const config::Settings& settings);
+
+// Starts CPython only, without --chdir/--pythonpath/virtualenv (the master runs a
+// gunicorn.conf.py before the settings that shape sys.path are known). A later
+// start_interpreter() still applies them, once. The calling thread holds the GIL.
+void start_bare_interpreter();
 
 // Releases the GIL from the calling (main) thread so pool threads can take it; returns the
 // saved state for end_interpreter. Python is never finalised in a worker: it _exit()s, as

@@ -1,0 +1,128 @@
+#include "gthreadd/wsgi/python_config.hpp"
+
+#include <Python.h>
+#include <pybind11/embed.h>
+
+#include <iostream>
+
+#include "gthreadd/config/command_line.hpp"
+#include "gthreadd/config/setting_table.hpp"
+#include "gthreadd/wsgi/interpreter.hpp"
+#include "gthreadd/wsgi/server_hooks.hpp"
+
+namespace py = pybind11;
+
+namespace gthreadd::wsgi {
+namespace {
+
+// gunicorn's util.load_config_from_filename: a fresh module named __config__, so the file
+// may import its neighbours and define helpers.
+constexpr const char* kLoader = R"PY(
+def load(path):
+    import importlib.machinery, importlib.util, sys
+    loader = importlib.machinery.SourceFileLoader("__config__", path)
+    spec = importlib.util.spec_from_file_location("__config__", path, loader=loader)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["__config__"] = mod
+    spec.loader.exec_module(mod)
+    return vars(mod)
+
+def describe_error():
+    import traceback
+    return traceback.format_exc().rstrip("\n")
+)PY";
+
+// One Python value as the settings table's text form (the same text an INI file holds).
+std::string as_text(const py::handle& value) {
+  if (PyBool_Check(value.ptr())) return value.ptr() == Py_True ? "true" : "false";
+  if (py::isinstance<py::dict>(value)) {
+    std::string out;
+    for (auto item : py::reinterpret_borrow<py::dict>(value)) {
+      if (!out.empty()) out += ", ";
+      out += py::str(item.first).cast<std::string>() + "=" + py::str(item.second).cast<std::string>();
+    }
+    return out;
+  }
+  if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+    std::string out;
+    for (auto item : value) {
+      if (!out.empty()) out += ",";
+      out += as_text(item);
+    }
+    return out;
+  }
+  return py::str(value).cast<std::string>();
+}
+
+bool is_sequence(const py::handle& value) {
+  return py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value);
+}
+
+std::vector<config::Assignment> read(const std::string& path) {
+  py::dict scope;
+  scope["__builtins__"] = py::module_::import("builtins");
+  py::exec(kLoader, scope);
+  py::dict names = scope["load"](path);
+  clear_hooks();
+  std::vector<config::Assignment> out;
+  std::string unknown;
+  for (auto item : names) {
+    const std::string name = py::str(item.first).cast<std::string>();
+    const py::handle value = item.second;
+    if (name.starts_with("_") || PyModule_Check(value.ptr()) || PyType_Check(value.ptr())) continue;
+    const std::string origin = path + ": " + name;
+    if (auto hook = hook_by_name(name)) {
+      if (!PyCallable_Check(value.ptr()))
+        throw config::ConfigError(origin + ": a server hook must be callable, not " + Py_TYPE(value.ptr())->tp_name);
+      set_hook(*hook, py::reinterpret_borrow<py::object>(value));
+      continue;
+    }
+    const config::SettingSpec* spec = config::find_setting(name);
+    if (!spec) {
+      unknown += (unknown.empty() ? "" : ", ") + name;
+      continue;
+    }
+    if (value.is_none()) continue;  // gunicorn's "unset": keep the default
+    if (spec->kind == config::SettingSpec::Kind::Repeatable && is_sequence(value)) {
+      if (py::len(value) == 0) {
+        // An empty list clears what an earlier value set (bind = [] → the default).
+        continue;
+      }
+      for (auto element : value) out.push_back({spec, as_text(element), origin});
+    } else {
+      out.push_back({spec, as_text(value), origin});
+    }
+  }
+  if (!unknown.empty()) {
+    // Settings are not applied yet and the error log not open: stderr is where the operator
+    // running a config check looks.
+    std::cerr << "[WARNING] " << path << ": unknown setting(s) ignored: " << unknown << '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<config::Assignment> read_python_config(const std::string& path) {
+  try {
+    start_bare_interpreter();
+  } catch (const std::exception& e) {
+    throw config::ConfigError(path + ": " + e.what());
+  }
+  const PyGILState_STATE gil = PyGILState_Ensure();
+  try {
+    auto out = read(path);
+    PyGILState_Release(gil);
+    return out;
+  } catch (const py::error_already_set& e) {
+    PyGILState_Release(gil);
+    throw config::ConfigError("failed to read config file '" + path + "': " + e.what());
+  } catch (...) {
+    PyGILState_Release(gil);
+    throw;
+  }
+}
+
+void install_python_config_reader() { config::set_python_config_reader(read_python_config); }
+
+}  // namespace gthreadd::wsgi
