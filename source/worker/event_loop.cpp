@@ -26,6 +26,9 @@ namespace {
 
 constexpr std::chrono::milliseconds kTick{200};
 constexpr std::chrono::seconds kLingerTime{2};
+// While stopping, how long a connection whose last response said keep-alive stays open for
+// the request its client may already have sent (see on_returned).
+constexpr std::chrono::milliseconds kLastCallWindow{1000};
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr int kMaxEvents = 128;
 
@@ -253,6 +256,9 @@ bool EventLoop::read_available(Connection& conn, bool& eof) {
 }
 
 void EventLoop::on_readable(Connection* conn) {
+  // An event can still name a connection a pool task owns now (begin_graceful_stop may
+  // dispatch from an armed fd): the loop must not touch its buffer.
+  if (owned_.find(conn) == owned_.end()) return;
   bool eof = false;
   if (conn->state == ConnState::Lingering) {
     char sink[4096];
@@ -278,7 +284,7 @@ void EventLoop::process(Connection* conn, bool eof) {
       case ConnState::Idle:
       case ConnState::ReadingHead: {
         if (conn->buf.empty()) {
-          if (eof || stopping_) { close_connection(conn); return; }
+          if (eof || (stopping_ && Clock::now() >= conn->deadline)) { close_connection(conn); return; }
           arm(conn);
           return;
         }
@@ -333,7 +339,9 @@ void EventLoop::process(Connection* conn, bool eof) {
           dispatch(conn);
           return;
         }
-        if (eof) { close_connection(conn); return; }  // body ended early: not a request
+        // The client half-closed before the body was complete: that is a bad request, never
+        // a short body handed to the app (issue 3).
+        if (eof) { reject(conn, 400, "body ended before its end"); return; }
         arm(conn);
         return;
       }
@@ -424,7 +432,13 @@ void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
   conn->continue_sent = false;
   ++conn->served;
   conn->state = ConnState::Idle;
-  conn->deadline = Clock::now() + std::chrono::seconds(settings_.keepalive);
+  // Stopping: this response still said keep-alive (its request came before the stop), so
+  // the client may be sending the next request right now. Closing at once would cross it
+  // on the wire and the client would see its request dropped with no answer; instead a
+  // request arriving within a short window is served, with Connection: close (dispatch).
+  const auto keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::seconds(settings_.keepalive));
+  conn->deadline = Clock::now() + (stopping_ ? std::min(keepalive, std::chrono::milliseconds(kLastCallWindow)) : keepalive);
   process(conn, false);
 }
 
@@ -505,11 +519,31 @@ void EventLoop::begin_graceful_stop(const char* why) {
   update_listeners();
   for (auto& l : listeners_) l.fd.reset();  // our copies only; the master keeps its own
   // Idle keep-alive connections carry no request: close them now instead of waiting out
-  // their timeout (a slow graceful stop otherwise). Requests already arriving finish.
+  // their timeout (a slow graceful stop otherwise). Requests already arriving finish, and
+  // so do two kinds of "idle" connection that do carry one: bytes already in the socket
+  // are a request sent before the client could know we stop, and a connection accepted
+  // but not yet read from was opened for a request on its way. Closing either loses a
+  // request the client cannot tell was never seen (gunicorn gthread drops both).
+  // A connection answered less than kLastCallWindow ago gets the rest of that window, as
+  // in on_returned: its client is likely between two requests, not done.
+  const auto now = Clock::now();
+  const auto keepalive = std::chrono::seconds(settings_.keepalive);
   std::vector<Connection*> idle;
   for (auto& [raw, conn] : owned_)
     if (conn->state == ConnState::Idle || conn->state == ConnState::Lingering) idle.push_back(raw);
-  for (Connection* c : idle) close_connection(c);
+  for (Connection* c : idle) {
+    if (c->state == ConnState::Idle) {
+      bool eof = false;
+      if (!read_available(*c, eof)) { close_connection(c); continue; }
+      if (!c->buf.empty() || (c->served == 0 && !eof)) { process(c, eof); continue; }
+      const auto answered_at = c->deadline - keepalive;  // on_returned set keepalive ahead
+      if (!eof && now - answered_at < kLastCallWindow) {
+        c->deadline = answered_at + kLastCallWindow;
+        continue;  // still armed for its next request
+      }
+    }
+    close_connection(c);
+  }
 }
 
 }  // namespace gthreadd::worker

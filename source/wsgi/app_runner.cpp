@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -269,10 +270,13 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
   const bool logging = impl_->request_log.has_value();
   const auto started = std::chrono::steady_clock::now();
   thread_local AccessCapture capture;
+  thread_local std::string deferred;  // a small response, sent after the GIL is released
+  deferred.clear();
   RequestOutcome outcome;
   {
-    GilHolder gil;  // the one acquire of this request; released only around socket writes
+    GilHolder gil;  // the one acquire of this request; released only around large writes
     ResponseStream stream(request, writer);
+    stream.defer_final_write_to(&deferred);
     py::object environ;
     try {
       impl_->run(request, body, peer, stream, logging ? &environ : nullptr);
@@ -288,6 +292,10 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
       capture.capture_environ(environ, impl_->request_log->environ_names());
     }
     // The environ dict and its references die here, with the GIL held.
+  }
+  if (!deferred.empty()) {
+    const iovec iov{deferred.data(), deferred.size()};
+    if (!writer.send(std::span<const iovec>(&iov, 1))) outcome.keep_alive = false;
   }
   if (!logging) return outcome;
 

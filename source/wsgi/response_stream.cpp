@@ -107,6 +107,14 @@ bool ResponseStream::flush(bool final) {
   iov.insert(iov.end(), pending_iov_.begin(), pending_iov_.end());
   if (chunked && pending_len_ > 0) iov.push_back(as_iov(kCrlf));
   if (chunked && final) iov.push_back(as_iov(kLastChunk));
+  constexpr std::uint64_t kDeferLimit = 64 * 1024;
+  if (final && deferred_ != nullptr && pending_len_ + head_bytes_.size() <= kDeferLimit) {
+    for (const auto& v : iov) deferred_->append(static_cast<const char*>(v.iov_base), v.iov_len);
+    body_sent_ += pending_len_;
+    drop_pending();
+    finished_ = true;
+    return true;
+  }
   const bool ok = send_iov(iov);
   if (ok) body_sent_ += pending_len_;
   drop_pending();
