@@ -156,7 +156,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{{"--statsd-host", "nohost", "app"}, {"HOST:PORT"}},
         BadLine{{"--log-syslog-to", "syslog.example:514", "app"}, {"udp://"}},
         BadLine{{"app:"}, {"APP_URI"}},
-        BadLine{{"-c", "site.py", "app"}, {".py config files are not supported yet"}},
+        BadLine{{"-c", "site.py", "app"}, {".py config files need the embedded interpreter"}},
         BadLine{{"-c", "missing.ini", "app"}, {"missing.ini"}}));
 
 TEST_F(CommandLineTest, PrintConfigNeedsNoAppAndImpliesCheck) {
