@@ -779,3 +779,11 @@ def test_systemd_socket_activation(custom_server, tmp_path):
     assert get_text(server, "/") == "ok"
     # The variables are consumed, not leaked to the app (sd_listen_fds unset_environment).
     assert server.get("/env/LISTEN_FDS").status == 404
+
+
+@pytest.mark.skipif(IS_GUNICORN, reason="about gthreadd taking over from a gunicorn master")
+def test_gunicorn_fd_hands_over_a_socket_as_a_gunicorn_master_would(custom_server, tmp_path):
+    server = _launched(custom_server, tmp_path, "gunicorn-fd")
+    assert listening_inode(server.port) in socket_inodes(server.master_pid)
+    assert get_text(server, "/") == "ok"
+    assert server.get("/env/GUNICORN_FD").status == 404

@@ -3,6 +3,8 @@
     socket_launcher.py fd PORT_FILE COMMAND...       binds 127.0.0.1:0, passes it as fd://N
     socket_launcher.py systemd PORT_FILE COMMAND...  binds 127.0.0.1:0, passes it as fd 3
                                                      with LISTEN_FDS=1 and LISTEN_PID (sd_listen_fds)
+    socket_launcher.py gunicorn-fd PORT_FILE COMMAND...  binds 127.0.0.1:0, passes it in
+                                                     GUNICORN_FD, as a gunicorn master's USR2 does
 
 The bound port is written to PORT_FILE, then this process execs COMMAND (so the server
 keeps this pid, which LISTEN_PID must name). In "fd" mode "{fd}" in COMMAND is replaced by
@@ -29,6 +31,8 @@ def main():
             fd = 3
         os.environ["LISTEN_FDS"] = "1"
         os.environ["LISTEN_PID"] = str(os.getpid())
+    elif mode == "gunicorn-fd":
+        os.environ["GUNICORN_FD"] = str(fd)
     elif mode == "fd":
         command = [arg.replace("{fd}", str(fd)) for arg in command]
     else:
