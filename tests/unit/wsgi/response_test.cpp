@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <unistd.h>
 
 #include "wsgi_test_support.hpp"
 
@@ -214,7 +215,10 @@ TEST(Response, PeerGoneStopsIterationAndCloses) {
 class FileWrapperTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = ::testing::TempDir() + "gthreadd_wsgi_file.txt";
+    // One file per process and test: ctest runs these tests in parallel processes, and a
+    // shared name let one test's TearDown delete the file another was serving.
+    path_ = ::testing::TempDir() + "gthreadd_wsgi_file_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".txt";
     std::ofstream(path_) << "0123456789abcdefghij";
   }
   void TearDown() override { std::remove(path_.c_str()); }
