@@ -4,7 +4,9 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <cerrno>
 
 namespace gthreadd::worker {
@@ -52,6 +54,19 @@ bool SocketWriter::send(std::span<const iovec> iov) {
     }
   }
   return true;
+}
+
+ssize_t SocketWriter::send_nowait(std::span<const iovec> iov) {
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov.data());
+  msg.msg_iovlen = std::min<std::size_t>(iov.size(), IOV_MAX);
+  for (;;) {
+    const ssize_t sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent >= 0) return sent;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    return -1;
+  }
 }
 
 bool SocketWriter::send_file(int in_fd, off_t offset, std::size_t count) {

@@ -13,6 +13,7 @@ class SocketWriter final : public wsgi::ResponseWriter {
   SocketWriter(int fd, std::chrono::milliseconds send_timeout) : fd_(fd), timeout_(send_timeout) {}
   bool send(std::span<const iovec> iov) override;
   bool send_file(int fd, off_t offset, std::size_t count) override;
+  ssize_t send_nowait(std::span<const iovec> iov) override;
 
  private:
   bool wait_writable();

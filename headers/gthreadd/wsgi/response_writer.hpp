@@ -1,6 +1,7 @@
 #pragma once
 // How the WSGI runner puts bytes on the wire. Implemented by the worker over a connected
-// socket. Always called WITHOUT the GIL held: the runner releases it around every call.
+// socket. send() and send_file() are called WITHOUT the GIL held (they may block);
+// send_nowait() is called WITH it, and must never wait.
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -17,6 +18,11 @@ class ResponseWriter {
   virtual bool send(std::span<const iovec> iov) = 0;
   // Sends `count` bytes of `fd` from `offset` with sendfile(2). False as for send().
   virtual bool send_file(int fd, off_t offset, std::size_t count) = 0;
+  // Sends what the socket takes right now, without waiting: the byte count sent (0 when
+  // it would block, or when the writer cannot tell), or -1 if the peer went away. Lets
+  // the runner skip a GIL release and re-acquire when the kernel has room (the common
+  // case), which on a busy worker costs a hand-off to another thread and back.
+  virtual ssize_t send_nowait(std::span<const iovec> /*iov*/) { return 0; }
 };
 
 }  // namespace gthreadd::wsgi
