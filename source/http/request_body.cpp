@@ -49,11 +49,12 @@ bool RequestBody::append(std::string_view bytes) {
   if (bytes.empty()) return true;
   if (!file_.valid() && memory_.size() + bytes.size() > memory_limit_) {
     file_ = open_spill_file(spill_dir_);
-    if (!file_.valid() || !write_all(file_.get(), memory_)) {
+    if (!file_.valid() || !write_all(file_.get(), memory_.view())) {
       file_.reset();
       return false;
     }
     memory_.clear();
+    memory_.shrink_to(0);
   }
   if (file_.valid()) {
     // The file is append-only while the loop fills it, so the offset is always size_.
@@ -86,10 +87,20 @@ std::size_t RequestBody::read(std::uint64_t offset, char* dst, std::size_t n) co
   return done;
 }
 
-void RequestBody::clear() {
+void RequestBody::expect(std::uint64_t length) {
+  if (length <= memory_limit_) memory_.reserve(static_cast<std::size_t>(length));
+}
+
+char* RequestBody::prepare(std::size_t n) {
+  if (file_.valid() || memory_.size() + n > memory_limit_) return nullptr;
+  return memory_.prepare(n);
+}
+
+bool RequestBody::clear() {
   file_.reset();
   memory_.clear();
   size_ = 0;
+  return memory_.shrink_to(kKeepCapacity);
 }
 
 }  // namespace gthreadd::http

@@ -3,6 +3,7 @@
 // first (std::string::resize would memset 16 KiB per read: it showed up at 6% of a
 // worker's profile). Views into it stay valid until it grows.
 #include <cstddef>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -30,6 +31,29 @@ class ByteBuffer {
       capacity_ = want;
     }
     return data_.get() + size_;
+  }
+  // Exactly `total` bytes of capacity when it has less (a body of known length: doubling
+  // would leave up to half of it unused).
+  void reserve(std::size_t total) {
+    if (total <= capacity_) return;
+    auto grown = std::make_unique_for_overwrite<char[]>(total);
+    if (size_) std::memcpy(grown.get(), data_.get(), size_);
+    data_ = std::move(grown);
+    capacity_ = total;
+  }
+  // Gives the memory back when more than `keep` bytes of capacity are held and the data
+  // fits in `keep`: one large request must not pin its buffer for the connection's life
+  // (PSS per worker, issue 4). Returns whether it released anything.
+  bool shrink_to(std::size_t keep) {
+    if (capacity_ <= keep || size_ > keep) return false;
+    std::unique_ptr<char[]> smaller;
+    if (size_) {
+      smaller = std::make_unique_for_overwrite<char[]>(keep);
+      std::memcpy(smaller.get(), data_.get(), size_);
+    }
+    capacity_ = size_ ? keep : 0;
+    data_ = std::move(smaller);
+    return true;
   }
   [[nodiscard]] std::size_t free_space() const noexcept { return capacity_ - size_; }
   void commit(std::size_t n) noexcept { size_ += n; }

@@ -43,6 +43,7 @@ class EventLoop {
   void add_connection(core::UniqueFd fd, std::size_t listener_index);
   void on_readable(Connection* conn);
   bool read_available(Connection& conn, bool& eof);
+  bool read_body_direct(Connection& conn, bool& eof);
   void process(Connection* conn, bool eof);
   bool start_body(Connection& conn);
   void dispatch(Connection* conn);
@@ -86,6 +87,8 @@ class EventLoop {
   Clock::time_point retire_deadline_{};
   Clock::time_point last_progress_{};  // last time a request finished (or work began)
   bool quick_exit_ = false;
+  std::size_t large_released_ = 0;  // large buffers freed since the last tick
+  bool trim_pending_ = false;       // malloc_trim once the large requests stop
   Clock::time_point stop_deadline_{};
   Clock::time_point next_tick_{};
   std::chrono::milliseconds send_timeout_;

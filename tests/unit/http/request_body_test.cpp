@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 
+#include <cstring>
 #include <string>
 
 namespace gthreadd::http {
@@ -69,6 +70,42 @@ TEST_F(RequestBodyTest, ClearGoesBackToMemory) {
   EXPECT_EQ(b.size(), 0u);
   ASSERT_TRUE(b.append("ab"));
   EXPECT_EQ(b.memory(), "ab");
+}
+
+TEST(RequestBody, KnownLengthIsReservedExactlyAndFilledInPlace) {
+  RequestBody b("/tmp", 1 << 20);
+  b.expect(100000);
+  EXPECT_EQ(b.capacity(), 100000u);  // not rounded up to a power of two
+  char* dst = b.prepare(60000);
+  ASSERT_NE(dst, nullptr);
+  std::memset(dst, 'a', 60000);
+  b.commit(60000);
+  ASSERT_TRUE(b.append(std::string(40000, 'b')));
+  EXPECT_EQ(b.capacity(), 100000u);
+  EXPECT_EQ(b.size(), 100000u);
+  EXPECT_EQ(b.memory().substr(59999, 2), "ab");
+}
+
+TEST(RequestBody, PrepareRefusesWhatWouldPassTheMemoryLimit) {
+  RequestBody b("/tmp", 1000);
+  EXPECT_EQ(b.prepare(1001), nullptr);
+  b.expect(5000);  // will spill: nothing reserved for it
+  EXPECT_EQ(b.capacity(), 0u);
+}
+
+TEST(RequestBody, ClearReleasesALargeBodyButKeepsASmallOne) {
+  RequestBody b("/tmp", 4 << 20);
+  ASSERT_TRUE(b.append(std::string(1000, 'x')));
+  const std::size_t small = b.capacity();
+  EXPECT_FALSE(b.clear());
+  EXPECT_EQ(b.capacity(), small);  // a small buffer is reused by the next request
+  ASSERT_TRUE(b.append(std::string(1 << 20, 'y')));
+  EXPECT_GT(b.capacity(), RequestBody::kKeepCapacity);
+  EXPECT_TRUE(b.clear());
+  EXPECT_LE(b.capacity(), RequestBody::kKeepCapacity);
+  EXPECT_EQ(b.size(), 0u);
+  ASSERT_TRUE(b.append("next"));
+  EXPECT_EQ(b.memory(), "next");
 }
 
 TEST(RequestBody, UnwritableSpillDirFailsTheAppend) {

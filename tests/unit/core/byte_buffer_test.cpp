@@ -1,0 +1,60 @@
+#include "gthreadd/core/byte_buffer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace gthreadd::core {
+namespace {
+
+void fill(ByteBuffer& b, std::size_t n, char c) {
+  std::memset(b.prepare(n), c, n);
+  b.commit(n);
+}
+
+TEST(ByteBuffer, ShrinkReleasesALargeBufferAndKeepsTheData) {
+  ByteBuffer b;
+  fill(b, 300 * 1024, 'x');  // a large request passed through
+  b.erase(0, 300 * 1024 - 5);
+  ASSERT_EQ(b.view(), "xxxxx");
+  EXPECT_GT(b.capacity(), 64u * 1024);
+  EXPECT_TRUE(b.shrink_to(64 * 1024));
+  EXPECT_EQ(b.capacity(), 64u * 1024);
+  EXPECT_EQ(b.view(), "xxxxx");  // pipelined bytes survive
+}
+
+TEST(ByteBuffer, ShrinkOfAnEmptyBufferFreesEverything) {
+  ByteBuffer b;
+  fill(b, 200 * 1024, 'y');
+  b.clear();
+  EXPECT_TRUE(b.shrink_to(64 * 1024));
+  EXPECT_EQ(b.capacity(), 0u);
+  fill(b, 3, 'z');  // and it still works afterwards
+  EXPECT_EQ(b.view(), "zzz");
+}
+
+TEST(ByteBuffer, ShrinkLeavesSmallOrFullBuffersAlone) {
+  ByteBuffer small;
+  fill(small, 100, 'a');
+  const std::size_t cap = small.capacity();
+  EXPECT_FALSE(small.shrink_to(64 * 1024));
+  EXPECT_EQ(small.capacity(), cap);
+
+  ByteBuffer full;
+  fill(full, 100 * 1024, 'b');  // more data than `keep`: nothing to give back
+  EXPECT_FALSE(full.shrink_to(64 * 1024));
+  EXPECT_EQ(full.size(), 100u * 1024);
+}
+
+TEST(ByteBuffer, ReserveIsExact) {
+  ByteBuffer b;
+  fill(b, 10, 'q');
+  b.reserve(100000);
+  EXPECT_EQ(b.capacity(), 100000u);  // not doubled up to 128 KiB
+  EXPECT_EQ(b.view(), std::string(10, 'q'));
+  b.reserve(10);  // never shrinks
+  EXPECT_EQ(b.capacity(), 100000u);
+}
+
+}  // namespace
+}  // namespace gthreadd::core
