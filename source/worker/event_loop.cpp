@@ -101,9 +101,15 @@ EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener
     std::uniform_int_distribution<int> jitter(0, std::max(0, settings.max_requests_jitter));
     max_requests_ = static_cast<std::uint64_t>(settings.max_requests + jitter(rd));
   }
+  start_pool_tasks();
 }
 
-EventLoop::~EventLoop() = default;
+EventLoop::~EventLoop() {
+  // The pool tasks point at this loop: stop them and wait until the last one is out.
+  run_queue_.close();
+  std::unique_lock lock(pool_mutex_);
+  pool_done_.wait(lock, [&] { return pool_tasks_ == 0; });
+}
 
 bool EventLoop::has_capacity() const {
   // Accept only what we can serve (DESIGN "Accept only what you can serve"): a worker whose
@@ -429,18 +435,38 @@ void EventLoop::dispatch(Connection* conn) {
     req.keep_alive = false;
   if (in_flight_ == 0) last_progress_ = Clock::now();
   ++in_flight_;
-  arena_.enqueue([this, c = owned.release()] {
-    std::unique_ptr<Connection> conn(c);
-    SocketWriter writer(conn->fd.get(), send_timeout_);
-    try {
-      auto outcome = runner_.handle(conn->request, conn->body, conn->peer, writer);
-      conn->keep_alive = outcome.keep_alive;
-    } catch (const std::exception& e) {
-      spdlog::error("Error handling request: {}", e.what());
-      conn->keep_alive = false;
-    }
-    returns_.push(std::move(conn));
-  });
+  run_queue_.push(std::move(owned));
+}
+
+void EventLoop::start_pool_tasks() {
+  const int threads = std::max(1, settings_.threads);
+  {
+    std::lock_guard lock(pool_mutex_);
+    pool_tasks_ = threads;
+  }
+  // One task per arena thread, each for the worker's life: the arena is sized to
+  // --threads, so all of them run at once and --threads requests can be in the app.
+  for (int i = 0; i < threads; ++i) {
+    arena_.enqueue([this] {
+      while (auto conn = run_queue_.pop()) {
+        serve(*conn);
+        returns_.push(std::move(conn));
+      }
+      std::lock_guard lock(pool_mutex_);
+      if (--pool_tasks_ == 0) pool_done_.notify_all();
+    });
+  }
+}
+
+void EventLoop::serve(Connection& conn) {
+  SocketWriter writer(conn.fd.get(), send_timeout_);
+  try {
+    auto outcome = runner_.handle(conn.request, conn.body, conn.peer, writer);
+    conn.keep_alive = outcome.keep_alive;
+  } catch (const std::exception& e) {
+    spdlog::error("Error handling request: {}", e.what());
+    conn.keep_alive = false;
+  }
 }
 
 void EventLoop::on_returned(std::unique_ptr<Connection> owned) {

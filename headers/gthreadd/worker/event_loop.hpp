@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "gthreadd/worker/file_watcher.hpp"
 #include "gthreadd/worker/heartbeat.hpp"
 #include "gthreadd/worker/return_queue.hpp"
+#include "gthreadd/worker/run_queue.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
 
 namespace gthreadd::worker {
@@ -47,6 +50,8 @@ class EventLoop {
   void process(Connection* conn, bool eof);
   bool start_body(Connection& conn);
   void dispatch(Connection* conn);
+  void start_pool_tasks();
+  void serve(Connection& conn);  // on a pool thread
   void on_returned(std::unique_ptr<Connection> conn);
   void reject(Connection* conn, int status, std::string_view reason);
   void begin_linger(Connection* conn);
@@ -70,6 +75,10 @@ class EventLoop {
   core::UniqueFd epoll_;
   int signal_fd_;
   ReturnQueue returns_;
+  RunQueue run_queue_;
+  std::mutex pool_mutex_;
+  std::condition_variable pool_done_;
+  int pool_tasks_ = 0;  // pool tasks still looping on run_queue_
   std::vector<EpollTag> listener_tags_;
   EpollTag signal_tag_{Tag::Signal, 0};
   EpollTag returns_tag_{Tag::Returns, 0};
