@@ -10,9 +10,6 @@
 
 #include <spdlog/spdlog.h>
 #include <tbb/global_control.h>
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/lsan_interface.h>
-#endif
 #include <tbb/task_arena.h>
 
 #include "gthreadd/core/unique_fd.hpp"
@@ -30,11 +27,6 @@ namespace {
 [[noreturn]] void finish(int code) {
   spdlog::default_logger()->flush();
   std::fflush(nullptr);
-#if defined(__SANITIZE_ADDRESS__)
-  // _exit skips LeakSanitizer's atexit check, and the worker is where requests run: check
-  // here (scripts/sanitize.sh), reporting without changing the exit code the master sees.
-  __lsan_do_recoverable_leak_check();
-#endif
   ::_exit(code);
 }
 
