@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -37,6 +38,12 @@ constexpr std::size_t kHeadReadLimit = 48 * 1024;
 // Read-buffer capacity a connection keeps between requests; more is released.
 constexpr std::size_t kKeepBuffer = 64 * 1024;
 constexpr int kMaxEvents = 128;
+// How long an accepted connection without a request yet counts as load for the balanced
+// accept: long enough for a request sent right after the handshake, short enough that
+// clients connecting and sending nothing cannot keep a worker from accepting.
+constexpr std::chrono::milliseconds kFreshWindow{100};
+// While busy, how often to look whether connections wait unaccepted (check_overflow).
+constexpr std::chrono::milliseconds kOverflowCheck{10};
 
 std::chrono::milliseconds seconds_to_ms(double s) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000.0));
@@ -114,7 +121,10 @@ EventLoop::~EventLoop() {
 bool EventLoop::has_capacity() const {
   // Accept only what we can serve (DESIGN "Accept only what you can serve"): a worker whose
   // threads are all busy leaves new connections in the kernel queue for an idle sibling.
-  return !stopping_ && in_flight_ < static_cast<std::size_t>(settings_.threads) &&
+  // A connection just accepted brings a request: without counting it, a worker woken by
+  // a burst of connects (wrk opens 50 at once) accepted all of them before the first
+  // request arrived, and its sibling got none (sleepy: 4 of 8 threads busy, 198 req/s).
+  return !stopping_ && in_flight_ + fresh_ < static_cast<std::size_t>(settings_.threads) &&
          open_connections() < static_cast<std::size_t>(settings_.worker_connections);
 }
 
@@ -146,7 +156,10 @@ int EventLoop::run() {
       spdlog::warn("Graceful timeout reached with {} request(s) in flight", in_flight_);
       break;
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - Clock::now());
+    const auto wake_at = overflow_check_ != Clock::time_point{} ? std::min(next_tick_, overflow_check_) : next_tick_;
+    // Rounded up: rounded down, the last partial millisecond was a busy loop of
+    // zero-timeout waits.
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - Clock::now());
     int timeout = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, kTick.count()));
     int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) {
@@ -175,15 +188,48 @@ int EventLoop::run() {
     }
     if (Clock::now() >= next_tick_) tick();
     update_listeners();
+    check_overflow();
   }
   return 0;
+}
+
+void EventLoop::check_overflow() {
+  // Busy, so not listening: connections wait in the kernel for a sibling with a free
+  // thread. When every worker is busy none has one, and a connection could wait there
+  // for seconds while the accepted keep-alive connections take turns (sleepy: p99 1-2 s,
+  // p50 40 ms). A connection seen waiting on two checks kOverflowCheck apart is taken
+  // anyway, one per check, and its request queues behind the others in arrival order.
+  if (listening_ || stopping_ || open_connections() >= static_cast<std::size_t>(settings_.worker_connections)) {
+    overflow_check_ = {};
+    overflow_seen_ = false;
+    return;
+  }
+  const auto now = Clock::now();
+  if (overflow_check_ == Clock::time_point{}) {
+    overflow_check_ = now + kOverflowCheck;
+    return;
+  }
+  if (now < overflow_check_) return;
+  overflow_check_ = now + kOverflowCheck;
+  bool waiting = false;
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    if (!listeners_[i].fd) continue;
+    pollfd p{listeners_[i].fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) continue;
+    waiting = true;
+    if (!overflow_seen_) continue;
+    const int fd = ::accept4(listeners_[i].fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) add_connection(core::UniqueFd(fd), i);  // a sibling may have won it: EAGAIN
+  }
+  overflow_seen_ = waiting;
 }
 
 void EventLoop::accept_from(std::size_t index) {
   auto& listener = listeners_[index];
   // Take only as many as there are free threads: the rest stay queued in the kernel where
   // a sibling worker with free threads can take them.
-  std::size_t budget = std::max<std::size_t>(1, settings_.threads - std::min<std::size_t>(in_flight_, settings_.threads));
+  std::size_t budget = std::max<std::size_t>(
+      1, settings_.threads - std::min<std::size_t>(in_flight_ + fresh_, settings_.threads));
   for (std::size_t i = 0; i < budget && has_capacity(); ++i) {
     int fd = ::accept4(listener.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -225,7 +271,10 @@ void EventLoop::add_connection(core::UniqueFd fd, std::size_t listener_index) {
     }
   }
   conn->state = ConnState::Idle;
-  conn->deadline = Clock::now() + seconds_to_ms(settings_.header_timeout);
+  conn->accepted_at = Clock::now();
+  conn->deadline = conn->accepted_at + seconds_to_ms(settings_.header_timeout);
+  conn->fresh = true;
+  ++fresh_;
   Connection* raw = conn.get();
   owned_.emplace(raw, std::move(conn));
   // The request often arrives with the handshake: try it now and save an epoll round trip.
@@ -424,6 +473,7 @@ void EventLoop::dispatch(Connection* conn) {
   auto it = owned_.find(conn);
   std::unique_ptr<Connection> owned = std::move(it->second);
   owned_.erase(it);
+  end_fresh(*conn);
   conn->state = ConnState::Running;
   auto& req = conn->request;
   // Keep-alive slots are worker_connections - threads; gunicorn gthread semantics for
@@ -524,7 +574,14 @@ void EventLoop::begin_linger(Connection* conn) {
   arm(conn);
 }
 
+void EventLoop::end_fresh(Connection& conn) {
+  if (!conn.fresh) return;
+  conn.fresh = false;
+  --fresh_;
+}
+
 void EventLoop::close_connection(Connection* conn) {
+  end_fresh(*conn);
   if (conn->buf.capacity() > kKeepBuffer || conn->body.capacity() > http::RequestBody::kKeepCapacity)
     ++large_released_;
   // Closing the fd removes it from epoll; the map owns and frees the connection.
@@ -554,6 +611,7 @@ void EventLoop::tick() {
   if (retiring_ && !stopping_ && now >= retire_deadline_) begin_graceful_stop("Worker exiting (pid: {})");
   std::vector<Connection*> expired;
   for (auto& [raw, conn] : owned_) {
+    if (conn->fresh && now - conn->accepted_at >= kFreshWindow) end_fresh(*conn);
     if (conn->state == ConnState::Running || now < conn->deadline) continue;
     expired.push_back(raw);
   }

@@ -43,6 +43,10 @@ struct Connection {
   bool continue_sent = false;
   bool keep_alive = true;         // set by the pool task from the response outcome
   std::uint64_t served = 0;
+  // Accepted moments ago and no request dispatched yet: its request is on the way, so the
+  // balanced accept counts it as load (EventLoop::has_capacity) until kFreshWindow passes.
+  bool fresh = false;
+  Clock::time_point accepted_at{};
 };
 
 }  // namespace gthreadd::worker

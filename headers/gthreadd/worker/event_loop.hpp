@@ -43,6 +43,7 @@ class EventLoop {
   struct EpollTag { Tag tag; std::size_t index; };
 
   void accept_from(std::size_t listener_index);
+  void check_overflow();
   void add_connection(core::UniqueFd fd, std::size_t listener_index);
   void on_readable(Connection* conn);
   bool read_available(Connection& conn, bool& eof);
@@ -56,6 +57,7 @@ class EventLoop {
   void reject(Connection* conn, int status, std::string_view reason);
   void begin_linger(Connection* conn);
   void close_connection(Connection* conn);
+  void end_fresh(Connection& conn);
   void arm(Connection* conn);
   void tick();
   void handle_signals();
@@ -88,6 +90,7 @@ class EventLoop {
   std::vector<std::unique_ptr<Connection>> returned_scratch_;
 
   std::size_t in_flight_ = 0;
+  std::size_t fresh_ = 0;  // connections with Connection::fresh set
   std::uint64_t served_ = 0;
   std::uint64_t max_requests_ = 0;  // 0 = unlimited (with jitter applied)
   bool listening_ = false;
@@ -100,6 +103,8 @@ class EventLoop {
   bool trim_pending_ = false;       // malloc_trim once the large requests stop
   Clock::time_point stop_deadline_{};
   Clock::time_point next_tick_{};
+  Clock::time_point overflow_check_{};  // next look at the unaccepted queue; {} = off
+  bool overflow_seen_ = false;          // a connection was waiting at the last look
   std::chrono::milliseconds send_timeout_;
 };
 
