@@ -187,10 +187,21 @@ void Arbiter::manage_workers() {
       }
     }
   }
-  // Workers that reached --max-requests go once their successors are up.
-  bool booted = current_generation_booted();
+  // Workers that reached --max-requests go once enough successors are up. Counting the
+  // booted ones (not "every new worker booted") matters under churn: with a low
+  // --max-requests some worker is always booting, and retirees would pile up. Never more
+  // retirees than the target stay alive either.
+  std::size_t booted = 0;
+  std::size_t retirees = 0;
+  for (const auto& [pid, w] : workers_) {
+    if (w.generation == generation_ && !w.terminating && !w.retiring && !w.heartbeat->booting()) ++booted;
+    if (w.retiring && !w.terminating) ++retirees;
+  }
   for (auto& [pid, w] : workers_) {
-    if (w.retiring && !w.terminating && booted) {
+    if (!w.retiring || w.terminating) continue;
+    if (booted >= static_cast<std::size_t>(target_workers_) ||
+        retirees > static_cast<std::size_t>(std::max(1, target_workers_))) {
+      --retirees;
       w.terminating = true;
       w.kill_at = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
       ::kill(pid, SIGTERM);

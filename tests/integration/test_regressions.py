@@ -101,3 +101,46 @@ def test_pipelined_bytes_while_first_request_runs_leave_it_intact(make_server, t
     lines = _access_lines(access, 2)
     assert lines[:2] == ["HEAD /slow?q=1 HTTP/1.1|%s|200" % first_value,
                          "POST /second HTTP/1.1|-|200"], "\n".join(lines) + "\n" + server.log
+
+
+def _live_children(pid):
+    """Pids of the master's live child processes (zombies excluded)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children.append(int(entry))
+    return children
+
+
+@pytest.mark.strict  # gunicorn 20.1 has no notion of a worker asking for its successor
+def test_max_requests_churn_does_not_pile_up_retiring_workers(make_server):
+    """With a low --max-requests under steady load some worker was always booting, and the
+    master waited for "every new worker booted" before stopping any retiring one: 20+
+    workers piled up with -w 2. Now the retirees go once enough successors are up, and
+    never more of them than the target stay alive."""
+    server = make_server("hello:app", workers=2, threads=2,
+                         args=["--max-requests", "10", "--graceful-timeout", "30"])
+    failures = 0
+    most = 0
+    deadline = time.monotonic() + 6.0
+    sent = 0
+    while time.monotonic() < deadline and sent < 20000:
+        try:
+            if server.get("/").status != 200:
+                failures += 1
+        except OSError:
+            failures += 1
+        sent += 1
+        if sent % 10 == 0:
+            most = max(most, len(_live_children(server.master_pid)))
+    assert failures == 0
+    assert len(server.worker_pids()) > 4, "the workers were never recycled"
+    # target 2 + successors booting + at most 2 retirees + ones finishing their exit
+    assert most <= 8, "up to %d workers alive at once with -w 2" % most
