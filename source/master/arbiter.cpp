@@ -163,11 +163,13 @@ std::size_t Arbiter::current_workers() const {
   return n;
 }
 
-bool Arbiter::current_generation_booted() const {
-  if (current_workers() < static_cast<std::size_t>(target_workers_)) return false;
+std::size_t Arbiter::booted_workers(bool count_retiring) const {
+  std::size_t booted = 0;
   for (const auto& [pid, w] : workers_)
-    if (w.generation == generation_ && !w.terminating && !w.retiring && w.heartbeat->booting()) return false;
-  return true;
+    if (w.generation == generation_ && !w.terminating && (count_retiring || !w.retiring) &&
+        !w.heartbeat->booting())
+      ++booted;
+  return booted;
 }
 
 void Arbiter::manage_workers() {
@@ -191,15 +193,13 @@ void Arbiter::manage_workers() {
   // booted ones (not "every new worker booted") matters under churn: with a low
   // --max-requests some worker is always booting, and retirees would pile up. Never more
   // retirees than the target stay alive either.
-  std::size_t booted = 0;
+  const bool successors_up = booted_workers(false) >= static_cast<std::size_t>(target_workers_);
   std::size_t retirees = 0;
-  for (const auto& [pid, w] : workers_) {
-    if (w.generation == generation_ && !w.terminating && !w.retiring && !w.heartbeat->booting()) ++booted;
+  for (const auto& [pid, w] : workers_)
     if (w.retiring && !w.terminating) ++retirees;
-  }
   for (auto& [pid, w] : workers_) {
     if (!w.retiring || w.terminating) continue;
-    if (booted >= static_cast<std::size_t>(target_workers_) ||
+    if (successors_up ||
         retirees > static_cast<std::size_t>(std::max(1, target_workers_))) {
       --retirees;
       w.terminating = true;
@@ -208,9 +208,11 @@ void Arbiter::manage_workers() {
     }
   }
   if (reloading_) {
-    // New workers first, old ones retired only once every new one has booted, so capacity
-    // never drops and a broken app on HUP leaves the old workers serving.
-    if (current_generation_booted()) {
+    // New workers first, old ones retired only once enough new ones have booted, so
+    // capacity never drops and a broken app on HUP leaves the old workers serving. A new
+    // worker already asking for its successor (--max-requests) is serving too: under churn
+    // some are always retiring, and not counting them stalled the reload for good.
+    if (booted_workers(true) >= static_cast<std::size_t>(target_workers_)) {
       for (auto& [pid, w] : workers_) {
         if (w.generation != generation_ && !w.terminating) {
           w.terminating = true;

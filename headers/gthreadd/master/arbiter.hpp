@@ -43,7 +43,8 @@ class Arbiter {
   void reap();
   void manage_workers();
   void check_heartbeats();
-  [[nodiscard]] bool current_generation_booted() const;
+  // Workers of the current generation that have booted and are not stopping.
+  [[nodiscard]] std::size_t booted_workers(bool count_retiring) const;
   void handle_signal(int signo);
   void reload();
   void stop(bool graceful);
