@@ -17,6 +17,7 @@ import pytest
 
 from conftest import (APPS, BOOT_RE, IS_GUNICORN, LISTEN_RE, ConnectionClosed, Server,
                       build_request, gthreadd_only)
+from proc_util import alive, live_children, stat_fields
 
 PROC_APPS = os.path.join(APPS, "process")
 LAUNCHER = os.path.join(PROC_APPS, "socket_launcher.py")
@@ -38,31 +39,6 @@ def wait_until(predicate, what, timeout=DEADLINE, interval=0.05):
         if time.monotonic() >= deadline:
             pytest.fail("timed out after %.0fs waiting for %s" % (timeout, what))
         time.sleep(interval)
-
-
-def _stat_fields(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
-def alive(pid):
-    """Running (or stopped), not gone and not a zombie."""
-    fields = _stat_fields(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
-
-
-def live_children(pid):
-    """Pids whose parent is `pid`, zombies left out."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat_fields(int(entry))
-            if fields and int(fields[1]) == pid and fields[0] not in ("Z", "X"):
-                out.append(int(entry))
-    return sorted(out)
 
 
 def cmdline(pid):

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from conftest import build_request
+from proc_util import live_children
 
 # The app echoes what it was asked; on /slow it first drops a marker file (so the test
 # knows the request is inside the app, not guessing with a sleep) and then sleeps.
@@ -103,22 +104,6 @@ def test_pipelined_bytes_while_first_request_runs_leave_it_intact(make_server, t
                          "POST /second HTTP/1.1|-|200"], "\n".join(lines) + "\n" + server.log
 
 
-def _live_children(pid):
-    """Pids of the master's live child processes (zombies excluded)."""
-    children = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            children.append(int(entry))
-    return children
-
-
 @pytest.mark.strict  # gunicorn 20.1 has no notion of a worker asking for its successor
 def test_max_requests_churn_does_not_pile_up_retiring_workers(make_server):
     """With a low --max-requests under steady load some worker was always booting, and the
@@ -139,7 +124,7 @@ def test_max_requests_churn_does_not_pile_up_retiring_workers(make_server):
             failures += 1
         sent += 1
         if sent % 10 == 0:
-            most = max(most, len(_live_children(server.master_pid)))
+            most = max(most, len(live_children(server.master_pid)))
     assert failures == 0
     assert len(server.worker_pids()) > 4, "the workers were never recycled"
     # target 2 + successors booting + at most 2 retirees + ones finishing their exit

@@ -25,6 +25,7 @@ import time
 
 from conftest import (APPS, BOOT_RE, IS_GUNICORN, LISTEN_RE, ConnectionClosed, Server,
                       build_request)
+from proc_util import alive, live_children
 
 PROC_APPS = os.path.join(APPS, "process")
 WORKERS = 2
@@ -51,29 +52,6 @@ def wait_until(predicate, what, timeout=DEADLINE):
         if time.monotonic() >= deadline:
             raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
         time.sleep(0.05)
-
-
-def _stat(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
-def alive(pid):
-    fields = _stat(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
-
-
-def live_children(pid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat(int(entry))
-            if fields and int(fields[1]) == pid and fields[0] not in ("Z", "X"):
-                out.append(int(entry))
-    return sorted(out)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,28 @@
+"""Process helpers shared by the process-model tests: /proc reads by pid, never by name."""
+import os
+
+
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name, or None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def alive(pid):
+    """Running (or stopped), not gone and not a zombie."""
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+def live_children(pid):
+    """Pids whose parent is `pid`, zombies left out."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = stat_fields(int(entry))
+            if fields and int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                out.append(int(entry))
+    return sorted(out)
