@@ -17,7 +17,7 @@ import pytest
 
 from conftest import (APPS, BOOT_RE, IS_GUNICORN, LISTEN_RE, ConnectionClosed, Server,
                       build_request, gthreadd_only)
-from proc_util import alive, live_children, stat_fields
+from proc_util import alive, live_children
 
 PROC_APPS = os.path.join(APPS, "process")
 LAUNCHER = os.path.join(PROC_APPS, "socket_launcher.py")
