@@ -1,5 +1,6 @@
 """Process helpers shared by the process-model tests: /proc reads by pid, never by name."""
 import os
+import time
 
 
 def stat_fields(pid):
@@ -26,3 +27,16 @@ def live_children(pid):
             if fields and int(fields[1]) == pid and fields[0] not in ("Z", "X"):
                 out.append(int(entry))
     return sorted(out)
+
+
+def wait_until(predicate, what, timeout, interval=0.05):
+    """Polls `predicate` until it returns something true, and returns that; fails naming
+    `what` after `timeout` seconds. An AssertionError, so it also works outside pytest."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+        time.sleep(interval)

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import (APPS, BOOT_RE, IS_GUNICORN, LISTEN_RE, ConnectionClosed, Server,
                       build_request, gthreadd_only)
+import proc_util
 from proc_util import alive, live_children
 
 PROC_APPS = os.path.join(APPS, "process")
@@ -30,15 +31,7 @@ NAME = "gunicorn" if IS_GUNICORN else "gthreadd"
 # --------------------------------------------------------------------------------------
 
 def wait_until(predicate, what, timeout=DEADLINE, interval=0.05):
-    """Polls `predicate` until it returns something true; fails naming `what` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail("timed out after %.0fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
+    return proc_util.wait_until(predicate, what, timeout, interval)
 
 
 def cmdline(pid):

@@ -25,6 +25,7 @@ import time
 
 from conftest import (APPS, BOOT_RE, IS_GUNICORN, LISTEN_RE, ConnectionClosed, Server,
                       build_request)
+import proc_util
 from proc_util import alive, live_children
 
 PROC_APPS = os.path.join(APPS, "process")
@@ -43,15 +44,8 @@ AUTORESTART_RE = re.compile(r"\[(\d+)\] \[INFO\] Autorestarting worker")
 # Processes
 # --------------------------------------------------------------------------------------
 
-def wait_until(predicate, what, timeout=DEADLINE):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
-        time.sleep(0.05)
+def wait_until(predicate, what, timeout=DEADLINE, interval=0.05):
+    return proc_util.wait_until(predicate, what, timeout, interval)
 
 
 # --------------------------------------------------------------------------------------
