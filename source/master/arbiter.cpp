@@ -19,6 +19,7 @@
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/log/statsd.hpp"
 #include "gthreadd/master/process_setup.hpp"
+#include "gthreadd/master/cpu_pinning.hpp"
 #include "gthreadd/worker/worker_process.hpp"
 #include "gthreadd/wsgi/python_process.hpp"
 #include "gthreadd/wsgi/server_hooks.hpp"
@@ -118,6 +119,10 @@ int Arbiter::run() {
 void Arbiter::spawn_worker() {
   auto heartbeat = std::make_unique<worker::Heartbeat>(settings_.worker_tmp_dir);
   const int age = ++g_spawned;
+  std::vector<int> pinned;
+  for (const auto& [other, w] : workers_)
+    if (w.cpu >= 0) pinned.push_back(w.cpu);
+  const int cpu = pick_cpu(settings_.cpu_affinity, pinned);
   wsgi::call_server_worker_hook(wsgi::Hook::PreFork, {&settings_, target_workers_}, 0, age);
   spdlog::default_logger()->flush();
   pid_t pid = wsgi::fork_process();
@@ -132,6 +137,11 @@ void Arbiter::spawn_worker() {
     for (auto& [other, w] : workers_) w.heartbeat.reset();
     spdlog::info("Booting worker with pid: {}", ::getpid());
     ProcessTitle::set("gthreadd: worker [" + process_label(settings_) + "]");
+    if (cpu >= 0) {
+      // Before the worker starts any thread: the pool and loop threads inherit it.
+      if (auto error = pin_to_cpu(cpu); error.empty()) spdlog::info("Worker {} pinned to CPU {}", ::getpid(), cpu);
+      else spdlog::warn("{}; the worker runs unpinned", error);
+    }
     wsgi::set_worker_identity(settings_, age);
     wsgi::call_server_worker_hook(wsgi::Hook::PostFork, {&settings_, target_workers_}, ::getpid(), age);
     try {
@@ -153,6 +163,7 @@ void Arbiter::spawn_worker() {
   Worker w;
   w.heartbeat = std::move(heartbeat);
   w.generation = generation_;
+  w.cpu = cpu;
   workers_.emplace(pid, std::move(w));
 }
 

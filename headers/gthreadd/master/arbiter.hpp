@@ -36,6 +36,7 @@ class Arbiter {
     bool aborted = false;      // SIGABRT sent for a stale heartbeat
     bool terminating = false;  // SIGTERM sent (reload, TTOU, stop)
     bool retiring = false;     // asked to be replaced (--max-requests); not counted
+    int cpu = -1;              // --cpu-affinity: the CPU it runs on; -1 = not pinned
     std::chrono::steady_clock::time_point kill_at{};  // SIGKILL after graceful timeout
   };
 
