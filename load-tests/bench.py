@@ -101,7 +101,8 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
                 run(args.warmup)
             workers_before = set(proc.workers())
             before = procstat.cpu_seconds(proc.tree())
-            result = run(args.duration)
+            with procstat.AcceptQueueSampler(port) as queue:
+                result = run(args.duration)
             after = procstat.cpu_seconds(proc.tree())
             workers = proc.workers()
             # A worker that died mid-run took its CPU time with it: the count says so.
@@ -116,7 +117,7 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
         errors=result.errors, cpu_s=cpu,
         cpu_s_per_10k=cpu / result.requests * 1e4 if result.requests else 0.0,
         pss_worker_mib=(sum(pss) / len(pss) / 1024) if pss else 0.0, workers=len(pss),
-        worker_deaths=deaths)
+        worker_deaths=deaths, unaccepted=queue.median())
 
 
 def mode(args) -> str:

@@ -27,6 +27,9 @@ class Measurement:
     pss_worker_mib: float
     workers: int
     worker_deaths: int = 0  # workers that died during the measured run (crash, timeout)
+    # wrk connections left in the kernel's accept queue (median of samples during the run):
+    # clients the server never served, so its latency percentiles leave them out.
+    unaccepted: float = 0.0
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Summary:
     pss_worker_mib: float | None = None
     errors: int = 0
     worker_deaths: int = 0
+    unaccepted: float | None = None
     note: str = ""  # why there is no number
 
 
@@ -58,6 +62,7 @@ def summarize(measurements: list[Measurement], skipped: dict) -> list[Summary]:
             row.cpu_s_per_10k, row.pss_worker_mib = med("cpu_s_per_10k"), med("pss_worker_mib")
             row.errors = sum(m.errors for m in runs)
             row.worker_deaths = sum(m.worker_deaths for m in runs)
+            row.unaccepted = med("unaccepted")
         rows.append(row)
     order = {s.name: i for i, s in enumerate(SCENARIOS)}
     rows.sort(key=lambda r: (order.get(r.scenario, 99), SERVER_ORDER.index(r.server)))
@@ -102,18 +107,19 @@ def _cell(value, digits=3) -> str:
 def markdown(rows: list[Summary], header: str, sleepy_ceiling: float | None = None) -> str:
     lines = [header, "",
              "| scenario | server | req/s | p50 ms | p99 ms | CPU s / 10k req | PSS / worker MiB "
-             "| errors | gthreadd / server req/s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| errors | conns not accepted | gthreadd / server req/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r.runs == 0:
-            lines.append(f"| {r.scenario} | {r.server} | skipped: {r.note} | | | | | | |")
+            lines.append(f"| {r.scenario} | {r.server} | skipped: {r.note} | | | | | | | |")
             continue
         own = r.server == "gthreadd"
         errors = str(r.errors) + (f" ⚠ {r.worker_deaths} worker deaths" if r.worker_deaths else "")
         lines.append(
             f"| {r.scenario} | {r.server} | {_cell(r.rps, 4)} | {_cell(r.p50_ms)} "
             f"| {_cell(r.p99_ms)} | {_cell(r.cpu_s_per_10k)} | {_cell(r.pss_worker_mib)} "
-            f"| {errors} | {'' if own else _cell(ratio(rows, r.scenario, r.server))} |")
+            f"| {errors} | {_cell(r.unaccepted, 2)} "
+            f"| {'' if own else _cell(ratio(rows, r.scenario, r.server))} |")
     scenarios = list(dict.fromkeys(r.scenario for r in rows))
     lines += ["", "Ratios gthreadd / peer (medians of the same run; req/s higher is better, "
               "p99 and PSS lower is better):", "",
@@ -125,6 +131,13 @@ def markdown(rows: list[Summary], header: str, sleepy_ceiling: float | None = No
         cells += [_cell(ratio(rows, s, "uwsgi", "p99_ms")),
                   _cell(ratio(rows, s, "uwsgi", "pss_worker_mib"))]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    starved = sorted({f"{r.server} ({r.scenario})" for r in rows
+                      if r.unaccepted and r.unaccepted >= 1})
+    if starved:
+        lines += ["", "conns not accepted: the median number of wrk's connections waiting in "
+                  "the kernel's accept queue during the run, i.e. clients that got no answer at "
+                  "all. Latency percentiles count only answered requests, so they flatter a "
+                  "server that leaves clients waiting: " + ", ".join(starved) + "."]
     if sleepy_ceiling:
         # Issue 4: an I/O-bound app should keep every thread busy: workers x threads / 20 ms.
         got = {r.server: r.rps for r in rows if r.scenario == "sleepy" and r.rps}

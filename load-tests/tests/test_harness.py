@@ -1,5 +1,6 @@
-"""Checks of the harness's own parsing and arithmetic (no servers, no network):
+"""Checks of the harness's own parsing and arithmetic (no servers; one loopback socket):
     /usr/bin/python3 -m unittest discover -s load-tests/tests"""
+import socket
 import sys
 import tempfile
 import unittest
@@ -7,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import report, scenarios, wrk  # noqa: E402
+from harness import procstat, report, scenarios, wrk  # noqa: E402
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:40001/
   1 threads and 50 connections
@@ -97,3 +98,34 @@ class Scenarios(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AcceptQueue(unittest.TestCase):
+    def test_counts_connections_the_server_has_not_accepted(self):
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+            port = listener.getsockname()[1]
+            self.assertEqual(procstat.accept_queue(port), 0)
+            clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+            try:
+                self.assertEqual(procstat.accept_queue(port), 3)
+                listener.accept()[0].close()
+                self.assertEqual(procstat.accept_queue(port), 2)
+            finally:
+                for c in clients:
+                    c.close()
+
+    def test_no_listener_is_none(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]  # bound, not listening
+            self.assertIsNone(procstat.accept_queue(port))
+
+    def test_table_flags_a_server_that_left_clients_waiting(self):
+        runs = [measurement("gthreadd", 100.0), measurement("uwsgi", 90.0)]
+        runs[1].unaccepted = 42.0
+        table = report.markdown(report.summarize(runs, {}), "head")
+        self.assertIn("| 42 |", table)
+        self.assertIn("uwsgi (hello)", table)
+        self.assertNotIn("gthreadd (hello)", table)
