@@ -38,6 +38,24 @@ struct GTHREADD_PY_HIDDEN AppRunner::Impl {
   std::optional<log::RequestLog> request_log;  // engaged when something logs requests
   bool pre_request = false;   // gunicorn.conf.py hooks, looked up once at boot
   bool post_request = false;
+  py::object file_wrapper_type;  // looked up once: pybind11's isinstance<T> hashes the type name
+  py::object close_name;         // interned "close"
+
+  // wsgi.input and start_response objects of finished requests (detached), reused when
+  // nothing but this list holds them any more: creating them per request cost more than
+  // the hello app itself. An app that kept one keeps a detached object (b"" / ValueError),
+  // never one bound to another request. Touched only with the GIL held, which serialises
+  // the pool threads.
+  struct SpareInput {
+    py::object object;
+    InputStream* stream;  // the C++ object inside `object`
+  };
+  mutable std::vector<SpareInput> spare_inputs;
+  mutable std::vector<py::object> spare_start_responses;
+
+  SpareInput take_input(const http::RequestBody& body) const;
+  py::object take_start_response(ResponseStream& stream) const;
+  void give_back(SpareInput input, py::object start_response) const noexcept;
 
   // `environ_out` (may be null) receives the environ dict, for the access log.
   void run(const http::Request& request, http::RequestBody& body, const PeerInfo& peer,
@@ -59,7 +77,9 @@ std::string AppRunner::Impl::traceback(const py::error_already_set& e) const {
 }
 
 bool AppRunner::Impl::try_sendfile(const py::object& result, ResponseStream& stream) const {
-  if (!sendfile || !py::isinstance<FileWrapper>(result) || !stream.has_head()) return false;
+  if (!sendfile || !PyObject_TypeCheck(result.ptr(), reinterpret_cast<PyTypeObject*>(file_wrapper_type.ptr())) ||
+      !stream.has_head())
+    return false;
   const auto& wrapper = result.cast<const FileWrapper&>();
   const int fd = wrapper.regular_file_fd();
   if (fd < 0) return false;
@@ -110,20 +130,68 @@ std::string AppRunner::Impl::iterate(const py::object& result, ResponseStream& s
   return {};
 }
 
+namespace {
+
+// Only the caller's reference reaches `o`: no other reference and no weak reference.
+bool only_ours(PyObject* o) noexcept {
+  if (Py_REFCNT(o) != 1) return false;
+  const Py_ssize_t offset = Py_TYPE(o)->tp_weaklistoffset;
+  return offset <= 0 || *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offset) == nullptr;
+}
+
+constexpr std::size_t kMaxSpares = 256;  // more than any --threads uses at once
+
+}  // namespace
+
+AppRunner::Impl::SpareInput AppRunner::Impl::take_input(const http::RequestBody& body) const {
+  while (!spare_inputs.empty()) {
+    SpareInput spare = std::move(spare_inputs.back());
+    spare_inputs.pop_back();
+    if (!only_ours(spare.object.ptr())) continue;  // the app kept it: it stays detached
+    *spare.stream = InputStream(&body);
+    return spare;
+  }
+  py::object object = py::cast(InputStream(&body));
+  InputStream* stream = &object.cast<InputStream&>();
+  return {std::move(object), stream};
+}
+
+py::object AppRunner::Impl::take_start_response(ResponseStream& stream) const {
+  while (!spare_start_responses.empty()) {
+    py::object spare = std::move(spare_start_responses.back());
+    spare_start_responses.pop_back();
+    if (!StartResponse::reusable(spare.ptr())) continue;
+    StartResponse::rebind(spare.ptr(), &stream);
+    return spare;
+  }
+  auto created = py::reinterpret_steal<py::object>(StartResponse::create(&stream));
+  if (!created) throw py::error_already_set();
+  return created;
+}
+
+void AppRunner::Impl::give_back(SpareInput input, py::object start_response) const noexcept {
+  if (input.object) {
+    input.stream->detach();
+    if (spare_inputs.size() < kMaxSpares) spare_inputs.push_back(std::move(input));
+  }
+  if (start_response) {
+    StartResponse::detach(start_response.ptr());
+    if (spare_start_responses.size() < kMaxSpares) spare_start_responses.push_back(std::move(start_response));
+  }
+}
+
 void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
                           const PeerInfo& peer, ResponseStream& stream, py::object* environ_out) const {
-  py::object input = py::cast(InputStream(&body));
-  py::object start_response = py::cast(StartResponse(&stream));
+  SpareInput input = take_input(body);
+  py::object start_response = take_start_response(stream);
   // The app may keep either object past the request: cut them off from this request's
   // body and stream whichever way we leave.
   struct Detach {
-    py::object& input;
+    const Impl& impl;
+    SpareInput& input;
     py::object& start_response;
-    ~Detach() {
-      input.cast<InputStream&>().detach();
-      start_response.cast<StartResponse&>().detach();
-    }
-  } detach{input, start_response};
+    ~Detach() { impl.give_back(std::move(input), std::move(start_response)); }
+  } detach{*this, input, start_response};
 
   std::optional<py::error_already_set> failure;
   std::string invalid;
@@ -132,7 +200,7 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
   py::object environ_kept;
   try {
     if (pre_request) req = call_pre_request(request);
-    py::dict environ = this->environ->build(request, body, peer, input);
+    py::dict environ = this->environ->build(request, body, peer, input.object);
     if (pre_request) apply_added_headers(req, request.headers.size(), environ);
     if (environ_out) *environ_out = environ;
     if (post_request) environ_kept = environ;
@@ -144,11 +212,19 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
     invalid = e.what();
   }
   // PEP 3333: close() is called once, whether iteration finished, failed or was cut short.
-  if (result && py::hasattr(result, "close")) {
-    try {
-      result.attr("close")();
-    } catch (py::error_already_set& e) {
-      if (!failure) failure.emplace(std::move(e));
+  // An exact list or tuple has no close(); for the rest one lookup with an interned name,
+  // which, unlike py::hasattr, builds no AttributeError when there is none.
+  if (result && !PyList_CheckExact(result.ptr()) && !PyTuple_CheckExact(result.ptr())) {
+    PyObject* close = nullptr;
+    // hasattr semantics: any error while looking it up means "no close()".
+    if (_PyObject_LookupAttr(result.ptr(), close_name.ptr(), &close) < 0) PyErr_Clear();
+    if (close != nullptr) {
+      auto closed = py::reinterpret_steal<py::object>(PyObject_CallNoArgs(close));
+      Py_DECREF(close);
+      if (!closed) {
+        py::error_already_set e;
+        if (!failure) failure.emplace(std::move(e));
+      }
     }
   }
   const std::string_view uri = request.target;
@@ -181,7 +257,12 @@ AppRunner::AppRunner(const config::Settings& settings) : impl_(std::make_unique<
     py::module_ module = python_module();
     impl_->app = load_app(settings.app);
     impl_->format_exception = py::module_::import("traceback").attr("format_exception");
-    impl_->environ.emplace(settings, module.attr("ErrorStream")(), module.attr("FileWrapper"));
+    impl_->file_wrapper_type = module.attr("FileWrapper");
+    impl_->close_name = py::reinterpret_steal<py::object>(PyUnicode_InternFromString("close"));
+    // give_back() runs in a destructor: its push_back must never reallocate.
+    impl_->spare_inputs.reserve(kMaxSpares);
+    impl_->spare_start_responses.reserve(kMaxSpares);
+    impl_->environ.emplace(settings, module.attr("ErrorStream")(), impl_->file_wrapper_type);
     impl_->sendfile = settings.sendfile;
     impl_->pre_request = hook_defined(Hook::PreRequest);
     impl_->post_request = hook_defined(Hook::PostRequest);

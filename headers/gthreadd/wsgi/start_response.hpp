@@ -1,7 +1,11 @@
 #pragma once
 // The start_response callable and the write() callable it returns (PEP 3333 "The
-// start_response() Callable"). One instance per request; detached when the request ends so
-// a reference kept by the app cannot reach a finished response.
+// start_response() Callable"). A C-level type with vectorcall: the app calls it on every
+// request, and pybind11's dispatcher (argument vectors, a type-map lookup for `self`,
+// keyword matching) cost more than the call's own work. Bound to one request's stream,
+// detached when the request ends so a reference kept by the app cannot reach a finished
+// response. All functions are called with the GIL held.
+#include <Python.h>
 #include <pybind11/pybind11.h>
 
 #include "gthreadd/wsgi/response_stream.hpp"
@@ -10,19 +14,19 @@ namespace gthreadd::wsgi {
 
 class StartResponse {
  public:
-  explicit StartResponse(ResponseStream* stream) : stream_(stream) {}
-
-  pybind11::object call(const pybind11::object& status, const pybind11::object& headers,
-                        const pybind11::object& exc_info);
-  void write(const pybind11::object& data);
-
-  void detach() noexcept { stream_ = nullptr; }
-
+  // Adds the type to `module` (once per process; python_module() does it).
   static void register_type(pybind11::module_& module);
 
- private:
-  ResponseStream& stream();
-  ResponseStream* stream_;
+  // A new start_response bound to `stream` (a new reference; null with a Python error set).
+  static PyObject* create(ResponseStream* stream);
+  // Binds an object that nothing but the caller references any more (reusable()) to the
+  // next request's stream.
+  static void rebind(PyObject* self, ResponseStream* stream) noexcept;
+  // From now on it raises ValueError: the request it belonged to has ended.
+  static void detach(PyObject* self) noexcept;
+  // True when the caller's reference is the only way to reach `self` (no other reference,
+  // no weak reference): binding it to another request cannot be observed by anyone.
+  [[nodiscard]] static bool reusable(PyObject* self) noexcept;
 };
 
 }  // namespace gthreadd::wsgi

@@ -126,5 +126,72 @@ TEST(Threading, ConcurrentHandleFromFourThreads) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(ok[t], kRequests) << "thread " << t;
 }
 
+
+// wsgi.input and start_response objects are recycled between requests only when nothing
+// else can reach them: a reference (or a weak reference) the app kept must never see a
+// later request's body or response.
+std::string handle_with_body(AppRunner& runner, const std::string& body) {
+  TestRequest r("POST", "/");
+  r.with_body(body);
+  CollectingWriter w;
+  runner.handle(r.req, r.body, tcp_peer(), w);
+  return parse_response(w.data).body;
+}
+
+TEST(RequestObjects, KeptObjectsAreNeverHandedToALaterRequest) {
+  py_exec(R"(
+import weakref
+def recycle_app(environ, start_response):
+    n = seen.get('recycle_calls', 0) + 1
+    seen['recycle_calls'] = n
+    inp = environ['wsgi.input']
+    if n == 1:
+        seen['strong_input'], seen['strong_sr'] = inp, start_response
+    elif n == 2:
+        seen['weak_input'], seen['weak_sr'] = weakref.ref(inp), weakref.ref(start_response)
+    else:
+        seen.setdefault('shared', []).append(
+            inp is seen['strong_input'] or start_response is seen['strong_sr']
+            or inp is seen['weak_input']() or start_response is seen['weak_sr']())
+    start_response('200 OK', [])
+    return [inp.read()]
+)");
+  auto runner = make_runner("recycle_app");
+  EXPECT_EQ(handle_with_body(*runner, "first"), "first");
+  EXPECT_EQ(handle_with_body(*runner, "second"), "second");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(handle_with_body(*runner, "later"), "later");
+  EXPECT_EQ(py_eval("seen['shared']"), "[False, False, False, False]");
+  EXPECT_EQ(py_eval("seen['strong_input'].read()"), "b''");
+  EXPECT_EQ(py_eval("seen['weak_input']() is None or seen['weak_input']().read() == b''"), "True");
+  py_exec("try:\n    seen['strong_sr']('200 OK', [])\n    seen['late'] = 'accepted'\n"
+          "except ValueError:\n    seen['late'] = 'refused'\n");
+  EXPECT_EQ(py_eval("seen['late']"), "'refused'");
+}
+
+TEST(RequestObjects, StartResponseTakesKeywordsAndRejectsBadCalls) {
+  py_exec(R"(
+def keyword_app(environ, start_response):
+    errors = []
+    for args, kwargs in (((), {}), (('200 OK',), {}), (('200 OK', [], None, 1), {}),
+                         (('200 OK', []), {'nope': 1}), (('200 OK',), {'status': '200 OK'})):
+        try:
+            start_response(*args, **kwargs)
+        except TypeError:
+            errors.append('TypeError')
+    write = start_response(headers=[('X-Kw', '1')], status='201 Created', exc_info=None)
+    write(b'kw')
+    return [str(errors.count('TypeError')).encode()]
+)");
+  auto runner = make_runner("keyword_app");
+  TestRequest r("GET", "/");
+  CollectingWriter w;
+  runner->handle(r.req, r.body, tcp_peer(), w);
+  auto resp = parse_response(w.data);
+  EXPECT_EQ(resp.status_line, "HTTP/1.1 201 Created");
+  EXPECT_EQ(resp.get("x-kw"), "1");
+  EXPECT_NE(resp.body.find("kw"), std::string::npos);
+  EXPECT_NE(resp.body.find('5'), std::string::npos) << resp.body;
+}
+
 }  // namespace
 }  // namespace gthreadd::wsgi::test
