@@ -1,6 +1,7 @@
 #include "gthreadd/wsgi/environ_builder.hpp"
 
 #include <array>
+#include <charconv>
 #include <cstdlib>
 
 #include "gthreadd/http/char_class.hpp"
@@ -48,6 +49,13 @@ PyObject* unquote_latin1(std::string_view path, std::string& scratch) {
     scratch.push_back(path[i]);
   }
   return latin1(scratch);
+}
+
+// A number as a str, without PyUnicode_FromFormat's format-string interpreter.
+PyObject* decimal(std::uint64_t n) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  return PyUnicode_DecodeLatin1(digits, end - digits, nullptr);
 }
 
 void upper_into(std::string_view name, std::string& out) {
@@ -101,14 +109,27 @@ EnvironBuilder::EnvironBuilder(const config::Settings& settings, py::object erro
     upper_into(name, upper);
     secure_headers_.emplace_back(std::move(upper), value);
   }
+  auto know = [&](std::string upper, PyObject* key, KnownHeader::Kind kind) {
+    auto& same_length = known_by_length_.at(upper.size());
+    same_length.push_back({std::move(upper), key, kind});
+  };
   for (const char* name : kCommonHeaders) {
     std::string key = std::string("HTTP_") + name;
     for (char& c : key)
       if (c == '-') c = '_';
-    header_keys_.emplace(name, interned(key.c_str()));
+    know(name, interned(key.c_str()),
+         std::string_view(name) == "HOST" ? KnownHeader::Kind::Host : KnownHeader::Kind::Plain);
   }
-  for (const char* method : kMethods) methods_.emplace(method, interned(method));
+  Py_INCREF(k_content_type_);
+  know("CONTENT-TYPE", k_content_type_, KnownHeader::Kind::ContentType);
+  Py_INCREF(k_content_length_);
+  know("CONTENT-LENGTH", k_content_length_, KnownHeader::Kind::ContentLength);
+  for (const char* method : kMethods) methods_.emplace_back(method, interned(method));
 
+  // Room for the keys every request adds (about ten) and a browser's worth of headers, so
+  // the per-request copy never resizes (a resize was two table rebuilds per request).
+  template_ = py::reinterpret_steal<py::dict>(_PyDict_NewPresized(40));
+  if (!template_) throw py::error_already_set();
   template_["wsgi.version"] = py::make_tuple(1, 0);
   template_["wsgi.url_scheme"] = py::str("http");
   template_["wsgi.multithread"] = true;
@@ -127,19 +148,36 @@ EnvironBuilder::~EnvironBuilder() {
                       k_remote_port_, k_content_type_, k_content_length_, k_scheme_, k_input_,
                       v_http10_, v_http11_, v_https_})
     Py_XDECREF(o);
-  for (auto& [name, key] : header_keys_) Py_XDECREF(key);
-  for (auto& [name, key] : methods_) Py_XDECREF(key);
+  for (auto& known : known_by_length_)
+    for (auto& header : known) Py_XDECREF(header.key);
+  for (auto& [name, value] : methods_) Py_XDECREF(value);
+  for (PyObject* o : {remote_addr_value_, server_name_value_, server_port_value_}) Py_XDECREF(o);
 }
 
-PyObject* EnvironBuilder::header_key(std::string_view upper, std::string& scratch) const {
-  if (auto it = header_keys_.find(upper); it != header_keys_.end()) {
-    Py_INCREF(it->second);
-    return it->second;
+const EnvironBuilder::KnownHeader* EnvironBuilder::known_header(std::string_view name) const noexcept {
+  if (name.size() > kLongestKnown) return nullptr;
+  for (const auto& header : known_by_length_[name.size()])
+    if (http::iequals(name, header.upper)) return &header;
+  return nullptr;
+}
+
+PyObject* EnvironBuilder::method_value(std::string_view method) const noexcept {
+  for (const auto& [name, value] : methods_)
+    if (name == method) return value;
+  return nullptr;
+}
+
+// A new reference to `s` as a str, reusing the one made for the previous request when `s`
+// is the same (the listener's name and port, the proxy's address).
+PyObject* EnvironBuilder::cached_latin1(std::string_view s, std::string& last, PyObject*& value) const {
+  if (value == nullptr || s != last) {
+    PyObject* fresh = latin1(s);
+    if (fresh == nullptr) return nullptr;
+    last.assign(s);
+    Py_XSETREF(value, fresh);
   }
-  scratch.assign("HTTP_").append(upper);
-  for (char& c : scratch)
-    if (c == '-') c = '_';
-  return PyUnicode_FromStringAndSize(scratch.data(), static_cast<Py_ssize_t>(scratch.size()));
+  Py_INCREF(value);
+  return value;
 }
 
 // gunicorn: the scheme headers count only from a peer in --forwarded-allow-ips ('*' = any;
@@ -147,8 +185,6 @@ PyObject* EnvironBuilder::header_key(std::string_view upper, std::string& scratc
 // gunicorn answers 400: never upgrade on contradictory evidence.
 bool EnvironBuilder::is_secure(const http::Request& request, const PeerInfo& peer) const {
   if (secure_headers_.empty()) return false;
-  if (!peer.unix_socket && !trust_all_forwarders_ && !forwarded_allow_.contains(peer.remote_addr))
-    return false;
   bool secure = false, insecure = false;
   for (const auto& field : request.headers) {
     for (const auto& [name, value] : secure_headers_) {
@@ -156,7 +192,9 @@ bool EnvironBuilder::is_secure(const http::Request& request, const PeerInfo& pee
       (field.value == value ? secure : insecure) = true;
     }
   }
-  return secure && !insecure;
+  // The peer is looked up only when a scheme header is there at all (rarely, without a proxy).
+  if (!secure || insecure) return false;
+  return peer.unix_socket || trust_all_forwarders_ || forwarded_allow_.contains(peer.remote_addr);
 }
 
 py::dict EnvironBuilder::build(const http::Request& request, const http::RequestBody& body,
@@ -164,10 +202,10 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
   auto env = py::reinterpret_steal<py::dict>(PyDict_Copy(template_.ptr()));
   if (!env) throw py::error_already_set();
   PyObject* e = env.ptr();
-  thread_local std::string scratch, upper;
+  thread_local std::string scratch;
 
-  if (auto it = methods_.find(request.method); it != methods_.end()) {
-    PyDict_SetItem(e, k_method_, it->second);
+  if (PyObject* method = method_value(request.method)) {
+    PyDict_SetItem(e, k_method_, method);
   } else {
     set_steal(e, k_method_, latin1(request.method));
   }
@@ -182,49 +220,55 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
   std::string_view host;
   bool has_content_length = false;
   for (const auto& field : request.headers) {
-    upper_into(field.name, upper);
-    if (upper == "CONTENT-TYPE") {
-      set_steal(e, k_content_type_, latin1(field.value));
-      continue;
+    PyObject* key;
+    if (const KnownHeader* known = known_header(field.name)) {
+      using Kind = KnownHeader::Kind;
+      if (known->kind == Kind::ContentType || known->kind == Kind::ContentLength) {
+        if (known->kind == Kind::ContentLength) has_content_length = true;
+        set_steal(e, known->key, latin1(field.value));
+        continue;
+      }
+      if (known->kind == Kind::Host) host = field.value;
+      key = known->key;
+      Py_INCREF(key);
+    } else {
+      scratch.assign("HTTP_");
+      for (char c : field.name) scratch.push_back(c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c);
+      key = PyUnicode_FromStringAndSize(scratch.data(), static_cast<Py_ssize_t>(scratch.size()));
+      if (key == nullptr) throw py::error_already_set();
     }
-    if (upper == "CONTENT-LENGTH") {
-      has_content_length = true;
-      set_steal(e, k_content_length_, latin1(field.value));
-      continue;
-    }
-    if (upper == "HOST") host = field.value;
-    PyObject* key = header_key(upper, scratch);
-    if (key == nullptr) throw py::error_already_set();
     PyObject* value = latin1(field.value);
-    // Repeated fields are one list-valued field (RFC 9110 §5.3), joined with ","
-    // exactly as gunicorn joins them.
-    if (PyObject* previous = value ? PyDict_GetItemWithError(e, key) : nullptr) {
-      PyObject* joined = PyUnicode_FromFormat("%U,%U", previous, value);
-      Py_DECREF(value);
-      value = joined;
-    }
     if (value == nullptr) {
       Py_DECREF(key);
       throw py::error_already_set();
     }
-    const int rc = PyDict_SetItem(e, key, value);
+    // One lookup for the usual single field: setdefault stores it unless the name was seen.
+    PyObject* stored = PyDict_SetDefault(e, key, value);  // borrowed
+    if (stored != nullptr && stored != value) {
+      // Repeated fields are one list-valued field (RFC 9110 §5.3), joined with ","
+      // exactly as gunicorn joins them.
+      PyObject* joined = PyUnicode_FromFormat("%U,%U", stored, value);
+      const int rc = joined ? PyDict_SetItem(e, key, joined) : -1;
+      Py_XDECREF(joined);
+      if (rc != 0) stored = nullptr;
+    }
     Py_DECREF(key);
     Py_DECREF(value);
-    if (rc != 0) throw py::error_already_set();
+    if (stored == nullptr) throw py::error_already_set();
   }
   // A chunked body is fully decoded before the app runs: give its size, so frameworks that
   // read CONTENT_LENGTH bytes (Django) see it. gunicorn leaves it unset here.
   if (!has_content_length && request.framing == http::BodyFraming::Chunked)
-    set_steal(e, k_content_length_, PyUnicode_FromFormat("%llu", static_cast<unsigned long long>(body.size())));
+    set_steal(e, k_content_length_, decimal(body.size()));
 
   const bool secure = is_secure(request, peer);
   if (secure) PyDict_SetItem(e, k_scheme_, v_https_);
 
-  set_steal(e, k_remote_addr_, latin1(peer.remote_addr));
+  set_steal(e, k_remote_addr_, cached_latin1(peer.remote_addr, last_remote_addr_, remote_addr_value_));
   if (!peer.unix_socket) {
-    set_steal(e, k_remote_port_, PyUnicode_FromFormat("%u", static_cast<unsigned>(peer.remote_port)));
-    set_steal(e, k_server_name_, latin1(peer.server_name));
-    set_steal(e, k_server_port_, latin1(peer.server_port));
+    set_steal(e, k_remote_port_, decimal(peer.remote_port));
+    set_steal(e, k_server_name_, cached_latin1(peer.server_name, last_server_name_, server_name_value_));
+    set_steal(e, k_server_port_, cached_latin1(peer.server_port, last_server_port_, server_port_value_));
   } else if (!host.empty()) {
     // gunicorn: a unix socket has no address for the WSGI server keys; use Host, with the
     // scheme's default port when Host has none.

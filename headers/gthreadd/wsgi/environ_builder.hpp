@@ -1,13 +1,15 @@
 #pragma once
 // Builds the PEP 3333 environ with the keys gunicorn sets. The constant part is a template
-// dict made once per worker and copied per request (PyDict_Copy), keys are interned once,
-// and the HTTP_* keys of common headers are cached, so a request pays only for its values.
+// dict made once per worker and copied per request (PyDict_Copy), sized so that a request's
+// keys fit without a resize; keys are interned once, and the HTTP_* keys of common headers
+// are cached (found by length, then a case-insensitive compare: no hashing, no copy), so a
+// request pays only for its values.
 #include <Python.h>
 #include <pybind11/pybind11.h>
 
+#include <array>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -39,7 +41,16 @@ class GTHREADD_PY_HIDDEN EnvironBuilder {
       return std::hash<std::string_view>{}(s);
     }
   };
-  PyObject* header_key(std::string_view name, std::string& scratch) const;  // new reference
+  // A header the builder knows by name: its environ key (owned) and what it means.
+  struct KnownHeader {
+    std::string upper;  // "USER-AGENT"
+    PyObject* key;      // "HTTP_USER_AGENT", or CONTENT_TYPE / CONTENT_LENGTH
+    enum class Kind { Plain, ContentType, ContentLength, Host } kind;
+  };
+  static constexpr std::size_t kLongestKnown = 32;
+  const KnownHeader* known_header(std::string_view name) const noexcept;
+  PyObject* method_value(std::string_view method) const noexcept;  // borrowed, or null
+  PyObject* cached_latin1(std::string_view s, std::string& last, PyObject*& value) const;
   bool is_secure(const http::Request& request, const PeerInfo& peer) const;
 
   pybind11::dict template_;
@@ -47,8 +58,13 @@ class GTHREADD_PY_HIDDEN EnvironBuilder {
   bool trust_all_forwarders_ = false;
   std::unordered_set<std::string, Hash, std::equal_to<>> forwarded_allow_;
   std::vector<std::pair<std::string, std::string>> secure_headers_;  // upper-case name, value
-  std::unordered_map<std::string, PyObject*, Hash, std::equal_to<>> header_keys_;  // "HOST" → "HTTP_HOST"
-  std::unordered_map<std::string, PyObject*, Hash, std::equal_to<>> methods_;
+  std::array<std::vector<KnownHeader>, kLongestKnown + 1> known_by_length_;
+  std::vector<std::pair<std::string, PyObject*>> methods_;  // "GET" → interned "GET"
+  // The peer and listener strings repeat across requests: the last value of each is kept
+  // (GIL held whenever they are touched).
+  mutable std::string last_remote_addr_, last_server_name_, last_server_port_;
+  mutable PyObject *remote_addr_value_ = nullptr, *server_name_value_ = nullptr,
+                   *server_port_value_ = nullptr;
   // Interned keys and shared values, owned (one reference each).
   PyObject *k_method_, *k_script_name_, *k_path_info_, *k_query_, *k_raw_uri_, *k_server_name_,
       *k_server_port_, *k_protocol_, *k_remote_addr_, *k_remote_port_, *k_content_type_,

@@ -53,6 +53,36 @@ TEST(Environ, RepeatedHeadersJoinWithCommaAndNamesAreUpperCased) {
   EXPECT_EQ(env("HTTP_ACCEPT"), "'a/b'");
 }
 
+TEST(Environ, KnownHeadersMatchInAnyCase) {
+  TestRequest r("GET", "/");
+  r.header("accept", "a/b").header("ACCEPT", "c/d").header("content-type", "x/y")
+      .header("Content-length", "0").header("hOsT", "h:1").header("Accepts", "not-accept");
+  run("environ_app", r);
+  EXPECT_EQ(env("HTTP_ACCEPT"), "'a/b,c/d'");
+  EXPECT_EQ(env("CONTENT_TYPE"), "'x/y'");
+  EXPECT_EQ(env("CONTENT_LENGTH"), "'0'");
+  EXPECT_EQ(env("HTTP_HOST"), "'h:1'");
+  EXPECT_EQ(env("HTTP_ACCEPTS"), "'not-accept'");
+}
+
+TEST(Environ, PeerValuesFollowEachRequest) {
+  // The builder keeps the previous request's peer strings: a new peer must replace them.
+  auto runner = make_runner("environ_app");
+  auto serve = [&](PeerInfo peer) {
+    TestRequest r("GET", "/");
+    CollectingWriter w;
+    runner->handle(r.req, r.body, peer, w);
+    return env("REMOTE_ADDR") + " " + env("REMOTE_PORT") + " " + env("SERVER_NAME") + " " + env("SERVER_PORT");
+  };
+  PeerInfo other = tcp_peer("10.0.0.7");
+  other.remote_port = 7;
+  other.server_name = "0.0.0.0";
+  other.server_port = "9000";
+  EXPECT_EQ(serve(tcp_peer()), "'127.0.0.1' '54321' '127.0.0.1' '8000'");
+  EXPECT_EQ(serve(other), "'10.0.0.7' '7' '0.0.0.0' '9000'");
+  EXPECT_EQ(serve(tcp_peer()), "'127.0.0.1' '54321' '127.0.0.1' '8000'");
+}
+
 TEST(Environ, ObsTextHeaderValuesAreLatin1) {
   TestRequest r("GET", "/");
   r.header("X-Name", "caf\xe9");
