@@ -40,3 +40,26 @@ def test_threading_local_survives_between_requests(make_server):
     third = server.get("/").body.split()
     assert (first[0], second[0], third[0]) == (b"1", b"2", b"3")
     assert first[1] == second[1] == third[1]  # same thread, same threading.local
+
+
+def test_a_burst_of_connections_is_spread_over_busy_workers(make_server):
+    # Keep-alive connections stay with the worker that accepted them, so a burst of
+    # connects (a load balancer's pool, wrk -c50) must be shared out when it arrives:
+    # 16 clients at once against 2 workers x 2 threads, every worker busy after the first
+    # four. Each worker must serve a fair part, and nobody waits long in the accept queue.
+    server = make_server("slow_pid:app", workers=2, threads=2)
+    conns = [server.connect() for _ in range(16)]
+    try:
+        start = time.monotonic()
+        for c in conns:
+            c.send(build_request("GET", "/"))
+        pids = [c.read_response().body for c in conns]
+        elapsed = time.monotonic() - start
+    finally:
+        for c in conns:
+            c.close()
+    counts = {pid: pids.count(pid) for pid in set(pids)}
+    assert len(counts) == 2, "one worker served every connection: %r" % counts
+    assert min(counts.values()) >= 4, "burst not shared out: %r" % counts
+    # 16 x 100 ms on 4 threads is 0.4 s; serially 1.6 s. 5 s is for a very slow box.
+    assert elapsed < 5.0, "16 requests took %.2fs" % elapsed
