@@ -97,9 +97,15 @@ char* RequestBody::prepare(std::size_t n) {
 }
 
 bool RequestBody::clear() {
+  const bool used_large = size_ > kKeepCapacity;
   file_.reset();
   memory_.clear();
   size_ = 0;
+  if (used_large) {
+    idle_clears_ = 0;
+    return false;
+  }
+  if (++idle_clears_ < 2) return false;
   return memory_.shrink_to(kKeepCapacity);
 }
 

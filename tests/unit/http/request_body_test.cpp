@@ -93,17 +93,40 @@ TEST(RequestBody, PrepareRefusesWhatWouldPassTheMemoryLimit) {
   EXPECT_EQ(b.capacity(), 0u);
 }
 
-TEST(RequestBody, ClearReleasesALargeBodyButKeepsASmallOne) {
+TEST(RequestBody, ClearKeepsASmallBuffer) {
   RequestBody b("/tmp", 4 << 20);
   ASSERT_TRUE(b.append(std::string(1000, 'x')));
   const std::size_t small = b.capacity();
   EXPECT_FALSE(b.clear());
-  EXPECT_EQ(b.capacity(), small);  // a small buffer is reused by the next request
+  EXPECT_FALSE(b.clear());
+  EXPECT_FALSE(b.clear());
+  EXPECT_EQ(b.capacity(), small);  // a small buffer is reused by every later request
+}
+
+// The loop clears once when a body starts and once after the response.
+TEST(RequestBody, LargeBufferStaysWhileUploadsContinue) {
+  RequestBody b("/tmp", 4 << 20);
+  for (int request = 0; request < 3; ++request) {
+    EXPECT_FALSE(b.clear());  // start of the body
+    b.expect(1 << 20);
+    EXPECT_EQ(b.capacity(), std::size_t{1} << 20);
+    const char* const first = b.prepare(1 << 20);
+    ASSERT_NE(first, nullptr);
+    b.commit(1 << 20);
+    EXPECT_FALSE(b.clear());  // after the response: the next upload reuses it
+    EXPECT_EQ(b.size(), 0u);
+    EXPECT_EQ(b.capacity(), std::size_t{1} << 20);
+  }
+}
+
+TEST(RequestBody, LargeBufferGoesAfterARequestThatDidNotNeedIt) {
+  RequestBody b("/tmp", 4 << 20);
   ASSERT_TRUE(b.append(std::string(1 << 20, 'y')));
-  EXPECT_GT(b.capacity(), RequestBody::kKeepCapacity);
-  EXPECT_TRUE(b.clear());
+  EXPECT_FALSE(b.clear());  // after the upload's response
+  EXPECT_FALSE(b.clear());  // a small request starts: it may still be an upload
+  ASSERT_TRUE(b.append("small"));
+  EXPECT_TRUE(b.clear());   // after its response: a whole request did without it
   EXPECT_LE(b.capacity(), RequestBody::kKeepCapacity);
-  EXPECT_EQ(b.size(), 0u);
   ASSERT_TRUE(b.append("next"));
   EXPECT_EQ(b.memory(), "next");
 }
