@@ -16,12 +16,35 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 iovec as_iov(std::string_view s) {
   return iovec{const_cast<char*>(s.data()), s.size()};
 }
+
+// The vectors a response queues into, kept per thread between requests so that a request
+// does not pay three heap allocations for them. Only buffers of a modest size are kept.
+struct SpareVectors {
+  std::vector<PyObject*> refs;
+  std::vector<iovec> pending;
+  std::vector<iovec> iov;
+};
+thread_local SpareVectors spare;
+constexpr std::size_t kKeepCapacity = 1024;
+
+template <typename T>
+void give_back(std::vector<T>& used, std::vector<T>& slot) noexcept {
+  used.clear();
+  if (used.capacity() <= kKeepCapacity && used.capacity() > slot.capacity()) used.swap(slot);
+}
 }  // namespace
 
 ResponseStream::ResponseStream(const http::Request& request, ResponseWriter& writer)
-    : request_(request), writer_(writer) {}
+    : request_(request), writer_(writer) {
+  pending_refs_.swap(spare.refs);
+  pending_iov_.swap(spare.pending);
+}
 
-ResponseStream::~ResponseStream() { drop_pending(); }
+ResponseStream::~ResponseStream() {
+  drop_pending();
+  give_back(pending_refs_, spare.refs);
+  give_back(pending_iov_, spare.pending);
+}
 
 void ResponseStream::set_head(ResponseHead&& head) {
   head_ = std::move(head);
@@ -102,6 +125,11 @@ bool ResponseStream::send_iov(std::vector<iovec>& iov) {
 bool ResponseStream::flush(bool final) {
   if (broken_ || aborted_) return false;
   std::vector<iovec> iov;
+  iov.swap(spare.iov);
+  struct KeepForNextFlush {
+    std::vector<iovec>& iov;
+    ~KeepForNextFlush() { give_back(iov, spare.iov); }
+  } keep{iov};
   iov.reserve(pending_iov_.size() + 4);
   if (!head_sent_) {
     decide_framing(final ? std::optional(no_body() ? body_dropped_ : body_queued_) : std::nullopt);

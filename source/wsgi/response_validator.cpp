@@ -88,7 +88,7 @@ std::string check_field(PyObject* item, ResponseHead& out) {
   }
   if (http::iequals(name, "server")) out.has_server = true;
   if (http::iequals(name, "date")) out.has_date = true;
-  out.fields.append(name).append(": ").append(value).append("\r\n");
+  out.fields.append(name).append(": ", 2).append(value).append("\r\n", 2);
   return {};
 }
 
@@ -100,6 +100,8 @@ std::string validate_response_head(PyObject* status, PyObject* headers, Response
   // PEP 3333: response_headers is a list of (header_name, header_value) tuples.
   if (!PyList_Check(headers) && !PyTuple_Check(headers)) return "headers must be a list of tuples";
   const Py_ssize_t n = PySequence_Fast_GET_SIZE(headers);
+  // One allocation for the usual head instead of one per doubling as fields are appended.
+  if (n > 0) out.fields.reserve(static_cast<std::size_t>(n) * 48);
   for (Py_ssize_t i = 0; i < n; ++i)
     if (auto why = check_field(PySequence_Fast_GET_ITEM(headers, i), out); !why.empty()) return why;
   return {};
