@@ -204,7 +204,10 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
     if (pre_request) apply_added_headers(req, request.headers.size(), environ);
     if (environ_out) *environ_out = environ;
     if (post_request) environ_kept = environ;
-    result = app(environ, start_response);
+    // Vectorcall: a Python function app gets its two arguments without an args tuple.
+    PyObject* args[] = {environ.ptr(), start_response.ptr()};
+    result = py::reinterpret_steal<py::object>(PyObject_Vectorcall(app.ptr(), args, 2, nullptr));
+    if (!result) throw py::error_already_set();
     invalid = iterate(result, stream);
   } catch (py::error_already_set& e) {
     failure.emplace(std::move(e));
