@@ -233,7 +233,8 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
       Py_INCREF(key);
     } else {
       scratch.assign("HTTP_");
-      for (char c : field.name) scratch.push_back(c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c);
+      for (char c : field.name)
+        scratch.push_back(c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c);
       key = PyUnicode_FromStringAndSize(scratch.data(), static_cast<Py_ssize_t>(scratch.size()));
       if (key == nullptr) throw py::error_already_set();
     }

@@ -71,7 +71,8 @@ bool parse_arguments(PyObject* const* args, std::size_t nargsf, PyObject* kwname
   static constexpr const char* kNames[] = {"status", "headers", "exc_info"};
   const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
   if (nargs > 3) {
-    PyErr_Format(PyExc_TypeError, "start_response() takes from 2 to 3 positional arguments but %zd were given", nargs);
+    PyErr_Format(PyExc_TypeError,
+                 "start_response() takes from 2 to 3 positional arguments but %zd were given", nargs);
     return false;
   }
   for (Py_ssize_t i = 0; i < nargs; ++i) out[i] = args[i];
@@ -200,7 +201,9 @@ PyObject* StartResponse::create(ResponseStream* stream) {
   return self;
 }
 
-void StartResponse::rebind(PyObject* self, ResponseStream* stream) noexcept { as_object(self)->stream = stream; }
+void StartResponse::rebind(PyObject* self, ResponseStream* stream) noexcept {
+  as_object(self)->stream = stream;
+}
 
 void StartResponse::detach(PyObject* self) noexcept { as_object(self)->stream = nullptr; }
 
