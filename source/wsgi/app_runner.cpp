@@ -77,7 +77,7 @@ std::string AppRunner::Impl::traceback(const py::error_already_set& e) const {
 }
 
 bool AppRunner::Impl::try_sendfile(const py::object& result, ResponseStream& stream) const {
-  const auto* wrapper_type = reinterpret_cast<PyTypeObject*>(file_wrapper_type.ptr());
+  auto* wrapper_type = reinterpret_cast<PyTypeObject*>(file_wrapper_type.ptr());
   if (!sendfile || !PyObject_TypeCheck(result.ptr(), wrapper_type) || !stream.has_head()) return false;
   const auto& wrapper = result.cast<const FileWrapper&>();
   const int fd = wrapper.regular_file_fd();
