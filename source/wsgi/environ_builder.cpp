@@ -152,6 +152,7 @@ EnvironBuilder::~EnvironBuilder() {
     for (auto& header : known) Py_XDECREF(header.key);
   for (auto& [name, value] : methods_) Py_XDECREF(value);
   for (PyObject* o : {remote_addr_value_, server_name_value_, server_port_value_}) Py_XDECREF(o);
+  for (auto& [port, value] : remote_ports_) Py_XDECREF(value);
 }
 
 const EnvironBuilder::KnownHeader* EnvironBuilder::known_header(std::string_view name) const noexcept {
@@ -183,6 +184,18 @@ PyObject* EnvironBuilder::cached_latin1(std::string_view s, std::string& last, P
 // gunicorn: the scheme headers count only from a peer in --forwarded-allow-ips ('*' = any;
 // unix-socket peers are the local proxy). Headers that disagree leave it "http", where
 // gunicorn answers 400: never upgrade on contradictory evidence.
+PyObject* EnvironBuilder::remote_port_value(std::uint16_t port) const {
+  auto& [cached_port, value] = remote_ports_[port % remote_ports_.size()];
+  if (value == nullptr || cached_port != port) {
+    PyObject* fresh = decimal(port);
+    if (fresh == nullptr) return nullptr;
+    Py_XSETREF(value, fresh);
+    cached_port = port;
+  }
+  Py_INCREF(value);
+  return value;
+}
+
 bool EnvironBuilder::is_secure(const http::Request& request, const PeerInfo& peer) const {
   if (secure_headers_.empty()) return false;
   bool secure = false, insecure = false;
@@ -267,7 +280,7 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
 
   set_steal(e, k_remote_addr_, cached_latin1(peer.remote_addr, last_remote_addr_, remote_addr_value_));
   if (!peer.unix_socket) {
-    set_steal(e, k_remote_port_, decimal(peer.remote_port));
+    set_steal(e, k_remote_port_, remote_port_value(peer.remote_port));
     set_steal(e, k_server_name_, cached_latin1(peer.server_name, last_server_name_, server_name_value_));
     set_steal(e, k_server_port_, cached_latin1(peer.server_port, last_server_port_, server_port_value_));
   } else if (!host.empty()) {

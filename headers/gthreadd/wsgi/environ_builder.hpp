@@ -8,9 +8,11 @@
 #include <pybind11/pybind11.h>
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "gthreadd/config/settings.hpp"
@@ -51,6 +53,7 @@ class GTHREADD_PY_HIDDEN EnvironBuilder {
   const KnownHeader* known_header(std::string_view name) const noexcept;
   PyObject* method_value(std::string_view method) const noexcept;  // borrowed, or null
   PyObject* cached_latin1(std::string_view s, std::string& last, PyObject*& value) const;
+  PyObject* remote_port_value(std::uint16_t port) const;  // new reference
   bool is_secure(const http::Request& request, const PeerInfo& peer) const;
 
   pybind11::dict template_;
@@ -65,6 +68,9 @@ class GTHREADD_PY_HIDDEN EnvironBuilder {
   mutable std::string last_remote_addr_, last_server_name_, last_server_port_;
   mutable PyObject *remote_addr_value_ = nullptr, *server_name_value_ = nullptr,
                    *server_port_value_ = nullptr;
+  // REMOTE_PORT strs of recent connections, by port modulo the size: a keep-alive
+  // connection's requests share one instead of formatting it each time.
+  mutable std::array<std::pair<std::uint16_t, PyObject*>, 64> remote_ports_{};
   // Interned keys and shared values, owned (one reference each).
   PyObject *k_method_, *k_script_name_, *k_path_info_, *k_query_, *k_raw_uri_, *k_server_name_,
       *k_server_port_, *k_protocol_, *k_remote_addr_, *k_remote_port_, *k_content_type_,

@@ -81,6 +81,10 @@ TEST(Environ, PeerValuesFollowEachRequest) {
   EXPECT_EQ(serve(tcp_peer()), "'127.0.0.1' '54321' '127.0.0.1' '8000'");
   EXPECT_EQ(serve(other), "'10.0.0.7' '7' '0.0.0.0' '9000'");
   EXPECT_EQ(serve(tcp_peer()), "'127.0.0.1' '54321' '127.0.0.1' '8000'");
+  PeerInfo same_slot = tcp_peer();  // a port the REMOTE_PORT cache files with 54321
+  same_slot.remote_port = 54321 + 64;
+  EXPECT_EQ(serve(same_slot), "'127.0.0.1' '54385' '127.0.0.1' '8000'");
+  EXPECT_EQ(serve(tcp_peer()), "'127.0.0.1' '54321' '127.0.0.1' '8000'");
 }
 
 TEST(Environ, ObsTextHeaderValuesAreLatin1) {
