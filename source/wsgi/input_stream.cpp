@@ -1,6 +1,7 @@
 #include "gthreadd/wsgi/input_stream.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "gthreadd/wsgi/thread_state.hpp"
@@ -18,8 +19,48 @@ std::uint64_t InputStream::limit_from(const py::object& size) const {
   return std::min<std::uint64_t>(rest, static_cast<std::uint64_t>(n));
 }
 
+namespace {
+
+// Bytes objects whose memory came from the body buffer are freed by PyObject_Free, which
+// gives memory pymalloc does not own to PyMem_RawFree: std::free under the "pymalloc"
+// and "malloc" allocators. Debug hooks (a header around every block) or an allocator an
+// extension installed (tracemalloc) would not take a malloc'd block: copy then.
+bool raw_free_is_free() noexcept {
+  const char* name = _PyMem_GetCurrentAllocatorName();
+  return name != nullptr && (std::strcmp(name, "pymalloc") == 0 || std::strcmp(name, "malloc") == 0);
+}
+
+// The bytes object header goes into the room the body keeps in front of its bytes.
+static_assert(offsetof(PyBytesObject, ob_sval) == http::RequestBody::kHeadRoom);
+static_assert(offsetof(PyBytesObject, ob_sval) == sizeof(PyVarObject) + sizeof(Py_hash_t));
+static_assert(http::RequestBody::kTailRoom >= 1);  // bytes end with a NUL
+
+// Below this a copy costs less than giving up the connection's buffer.
+constexpr std::uint64_t kAdoptMin = 64 * 1024;
+
+}  // namespace
+
+// The whole body at once, from its start: the bytes object is the buffer the loop received
+// into, so the body is copied once (by the kernel) instead of twice. Only when the buffer
+// is not much larger than the body (the bytes object keeps all of it alive).
+PyObject* InputStream::adopt_whole(std::uint64_t n) {
+  if (pos_ != 0 || n != size_ || n < kAdoptMin || !body_->in_memory() ||
+      body_->capacity() - n > n / 8 || !raw_free_is_free())
+    return nullptr;
+  char* block = body_->release_memory();
+  if (block == nullptr) return nullptr;
+  auto* object = reinterpret_cast<PyVarObject*>(block);
+  PyObject_InitVar(object, &PyBytes_Type, static_cast<Py_ssize_t>(n));
+  const Py_hash_t not_hashed = -1;  // ob_shash, deprecated by name in 3.11
+  std::memcpy(block + sizeof(PyVarObject), &not_hashed, sizeof not_hashed);
+  block[http::RequestBody::kHeadRoom + n] = '\0';
+  pos_ = n;
+  return reinterpret_cast<PyObject*>(object);
+}
+
 py::bytes InputStream::take(std::uint64_t n) {
   if (n == 0) return py::bytes("", 0);
+  if (PyObject* whole = adopt_whole(n)) return py::reinterpret_steal<py::bytes>(whole);
   if (body_->in_memory()) {
     // A view of the loop's buffer: the only copy is into the bytes object itself.
     const auto mem = body_->memory();

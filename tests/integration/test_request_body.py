@@ -90,3 +90,20 @@ def test_expect_100_continue_before_the_body(echo):
         resp = c.read_response()
         assert resp.status == 200
         assert resp.json()["body"] == "hello"
+
+
+def test_large_bodies_read_whole_or_in_pieces_on_one_connection(echo):
+    # read() of a whole large body hands the receive buffer to Python; read(n) copies out of
+    # a buffer the connection keeps between uploads. Neither may show another request's bytes.
+    with echo.connect() as c:
+        for i, path in enumerate(["/read", "/read", "/readn", "/read", "GET", "/readn", "/read"]):
+            if path == "GET":
+                c.send(build_request("GET", "/noread"))
+                assert c.read_response().status == 200
+                continue
+            body = bytes((j * 7 + i) % 256 for j in range(300 * 1024))
+            c.send(build_request("POST", path, [("Content-Type", "application/octet-stream")],
+                                 body=body))
+            resp = c.read_response()
+            assert resp.status == 200
+            assert resp.json()["body"].encode("latin-1") == body, (i, path)

@@ -52,13 +52,25 @@ class RequestBody {
   [[nodiscard]] std::size_t capacity() const noexcept { return memory_.capacity(); }
   static constexpr std::size_t kKeepCapacity = 64 * 1024;
 
+  // Room kept before and after the in-memory bytes, so that a reader can put its own
+  // object header in front of them instead of copying them (wsgi.input's read() of the
+  // whole body returns a bytes object that is this memory).
+  static constexpr std::size_t kHeadRoom = 32;
+  static constexpr std::size_t kTailRoom = 1;
+  // Hands over the in-memory allocation: kHeadRoom bytes, the body, capacity() - size()
+  // spare bytes and kTailRoom more, from std::malloc (the taker frees it with std::free).
+  // nullptr when the body is empty or spilled. The body is empty afterwards, and the next
+  // clear() returns true (memory was released).
+  [[nodiscard]] char* release_memory() noexcept;
+
  private:
   std::string spill_dir_;
   std::size_t memory_limit_;
   core::ByteBuffer memory_;
   core::UniqueFd file_;
   std::uint64_t size_ = 0;
-  int idle_clears_ = 0;  // clears since a large capacity was last needed
+  int idle_clears_ = 0;     // clears since a large capacity was last needed
+  bool released_ = false;   // release_memory() since the last clear()
 };
 
 }  // namespace gthreadd::http

@@ -13,7 +13,11 @@ namespace gthreadd::wsgi {
 
 class InputStream {
  public:
-  explicit InputStream(const http::RequestBody* body) : body_(body), size_(body->size()) {}
+  // The runner passes the body as const, but it belongs to the connection whose request
+  // this stream serves, and reading the whole of it may hand its buffer to Python
+  // (adopt_whole): that is the one change made through this pointer.
+  explicit InputStream(const http::RequestBody* body)
+      : body_(const_cast<http::RequestBody*>(body)), size_(body->size()) {}
 
   pybind11::bytes read(const pybind11::object& size);
   pybind11::bytes readline(const pybind11::object& size);
@@ -30,9 +34,10 @@ class InputStream {
   }
   std::uint64_t limit_from(const pybind11::object& size) const;
   pybind11::bytes take(std::uint64_t n);
+  PyObject* adopt_whole(std::uint64_t n);
   std::uint64_t line_length(std::uint64_t limit) const;
 
-  const http::RequestBody* body_;
+  http::RequestBody* body_;
   std::uint64_t size_;
   std::uint64_t pos_ = 0;
 };

@@ -56,5 +56,21 @@ TEST(ByteBuffer, ReserveIsExact) {
   EXPECT_EQ(b.capacity(), 100000u);
 }
 
+TEST(ByteBuffer, RoomAroundTheDataTravelsWithRelease) {
+  ByteBuffer b(32, 1);
+  fill(b, 10, 'r');
+  b.reserve(5000);  // moves the data: the room moves with it
+  EXPECT_EQ(b.view(), std::string(10, 'r'));
+  char* block = b.release();
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(std::string_view(block + 32, 10), std::string(10, 'r'));
+  block[32 + 5000] = '\0';  // the tail room is ours to write
+  std::free(block);
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(b.capacity(), 0u);
+  fill(b, 3, 's');  // usable again
+  EXPECT_EQ(b.view(), "sss");
+}
+
 }  // namespace
 }  // namespace gthreadd::core

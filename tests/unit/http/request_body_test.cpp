@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -129,6 +130,31 @@ TEST(RequestBody, LargeBufferGoesAfterARequestThatDidNotNeedIt) {
   EXPECT_LE(b.capacity(), RequestBody::kKeepCapacity);
   ASSERT_TRUE(b.append("next"));
   EXPECT_EQ(b.memory(), "next");
+}
+
+TEST(RequestBody, ReleasedMemoryHasRoomBeforeAndAfterTheBody) {
+  RequestBody b("/tmp", 1 << 20);
+  EXPECT_EQ(b.release_memory(), nullptr);  // nothing to hand over
+  b.expect(6);
+  ASSERT_TRUE(b.append("abcdef"));
+  char* block = b.release_memory();
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(std::string_view(block + RequestBody::kHeadRoom, 6), "abcdef");
+  block[RequestBody::kHeadRoom + 6] = '\0';  // kTailRoom
+  std::free(block);
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(b.capacity(), 0u);
+  EXPECT_TRUE(b.clear());  // memory went away: the loop counts it for malloc_trim
+  EXPECT_FALSE(b.clear());
+  ASSERT_TRUE(b.append("next"));
+  EXPECT_EQ(b.memory(), "next");
+}
+
+TEST_F(RequestBodyTest, SpilledMemoryIsNotReleased) {
+  RequestBody b(dir_, 4);
+  ASSERT_TRUE(b.append("0123456789"));
+  EXPECT_EQ(b.release_memory(), nullptr);
+  EXPECT_EQ(b.size(), 10u);
 }
 
 TEST(RequestBody, UnwritableSpillDirFailsTheAppend) {

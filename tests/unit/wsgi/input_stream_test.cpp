@@ -54,6 +54,57 @@ TEST(InputStream, SpilledBodyReadsTheSameBytes) {
             "[b'line one\\n', b'lin', [b'e two\\n', b'last']]");
 }
 
+// read() of a whole large body hands the receive buffer itself to Python when the
+// allocators allow it (no copy); the bytes must be the same either way and outlive the body.
+void read_whole(const std::string& big, bool expect_adopted) {
+  TestRequest r("POST", "/");
+  r.header("X-Ops", "read");
+  r.body.expect(big.size());  // exactly sized, as the loop does for Content-Length
+  ASSERT_TRUE(r.body.append(big));
+  r.req.framing = http::BodyFraming::ContentLength;
+  r.req.content_length = big.size();
+  auto ex = run("input_app", r);
+  EXPECT_EQ(ex.outcome.status, 200) << ex.raw;
+  EXPECT_EQ(r.body.capacity() == 0, expect_adopted);
+  r.body.clear();  // as the loop does after the response
+  EXPECT_EQ(py_eval("len(seen['input'][0])"), std::to_string(big.size()));
+  EXPECT_EQ(py_eval("seen['input'][0][:3] + seen['input'][0][-3:]"), "b'abcxyz'");
+  // The hash starts uncomputed: equal bytes built by Python hash the same.
+  EXPECT_EQ(py_eval("hash(seen['input'][0]) == hash(b'abc' + b'm' * (len(seen['input'][0]) - 6) + b'xyz')"),
+            "True");
+  py_exec("seen.clear()");  // frees the adopted bytes (checked by ASan builds)
+}
+
+std::string big_body(std::size_t n) { return "abc" + std::string(n - 6, 'm') + "xyz"; }
+
+bool adoptable_allocator() {
+  return with_gil([] {
+    const char* name = _PyMem_GetCurrentAllocatorName();
+    return name != nullptr && (std::string(name) == "pymalloc" || std::string(name) == "malloc");
+  });
+}
+
+TEST(InputStream, WholeLargeBodyIsTheReceiveBuffer) {
+  read_whole(big_body(256 * 1024), adoptable_allocator());
+}
+
+TEST(InputStream, WholeBodyIsCopiedUnderAnAllocatorHook) {
+  py_exec("import tracemalloc\ntracemalloc.start()");
+  read_whole(big_body(256 * 1024), false);
+  py_exec("tracemalloc.stop()");
+}
+
+TEST(InputStream, SmallOrPartialReadsCopy) {
+  read_whole(big_body(1000), false);
+  TestRequest r("POST", "/");
+  const std::string big = big_body(200 * 1024);
+  r.header("X-Ops", "read:3;read").with_body(big);
+  auto ex = run("input_app", r);
+  EXPECT_EQ(ex.outcome.status, 200);
+  EXPECT_NE(r.body.capacity(), 0u);
+  EXPECT_EQ(py_eval("seen['input'][0] + seen['input'][1][-3:]"), "b'abcxyz'");
+}
+
 TEST(InputStream, DetachedAfterTheRequest) {
   TestRequest r("POST", "/");
   r.with_body("secret");
