@@ -155,10 +155,27 @@ EnvironBuilder::~EnvironBuilder() {
   for (auto& [port, value] : remote_ports_) Py_XDECREF(value);
 }
 
+namespace {
+
+// `upper` is already upper case: only `name` needs folding. The first letter rules out most
+// candidates of the same length before the loop (& 0xDF upper-cases a letter, and turns no
+// other byte into one).
+bool equals_upper(std::string_view name, std::string_view upper) noexcept {
+  if ((static_cast<unsigned char>(name[0]) & 0xDF) != static_cast<unsigned char>(upper[0])) return false;
+  for (std::size_t i = 1; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    if (c != upper[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 const EnvironBuilder::KnownHeader* EnvironBuilder::known_header(std::string_view name) const noexcept {
-  if (name.size() > kLongestKnown) return nullptr;
+  if (name.empty() || name.size() > kLongestKnown) return nullptr;
   for (const auto& header : known_by_length_[name.size()])
-    if (http::iequals(name, header.upper)) return &header;
+    if (equals_upper(name, header.upper)) return &header;
   return nullptr;
 }
 
