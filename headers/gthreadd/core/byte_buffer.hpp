@@ -7,13 +7,18 @@
 // handed to a new owner with its own header in front (a Python bytes object adopts a
 // request body this way: no copy). The memory comes from std::malloc for that reason:
 // the new owner frees it with std::free.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string_view>
+#include <utility>
 
 namespace gthreadd::core {
 
@@ -22,6 +27,23 @@ class ByteBuffer {
   ByteBuffer() = default;
   ByteBuffer(std::size_t head_room, std::size_t tail_room) noexcept
       : head_room_(head_room), tail_room_(tail_room) {}
+  ByteBuffer(ByteBuffer&& other) noexcept
+      : block_(std::move(other.block_)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)),
+        head_room_(other.head_room_),
+        tail_room_(other.tail_room_) {}
+  ByteBuffer& operator=(ByteBuffer&& other) noexcept {
+    if (this == &other) return *this;
+    drop_pages();
+    block_ = std::move(other.block_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    head_room_ = other.head_room_;
+    tail_room_ = other.tail_room_;
+    return *this;
+  }
+  ~ByteBuffer() { drop_pages(); }
 
   [[nodiscard]] const char* data() const noexcept { return block_ ? block_.get() + head_room_ : nullptr; }
   [[nodiscard]] char* data() noexcept { return block_ ? block_.get() + head_room_ : nullptr; }
@@ -50,6 +72,7 @@ class ByteBuffer {
   // (PSS per worker, issue 4). Returns whether it released anything.
   bool shrink_to(std::size_t keep) {
     if (capacity_ <= keep || size_ > keep) return false;
+    drop_pages(size_);
     if (size_) {
       regrow(keep);
     } else {
@@ -85,6 +108,22 @@ class ByteBuffer {
   struct Free {
     void operator()(char* p) const noexcept { std::free(p); }
   };
+
+  // A large block given up goes back to the kernel at once: its whole pages are dropped
+  // before free(), which glibc does not return while other memory sits above it in the
+  // heap (a worker held ~30 MiB of freed upload buffers until the next malloc_trim).
+  // Only pages inside the block: malloc's own headers around it are never touched. Data
+  // before `keep_prefix` bytes stays (shrink_to copies it out afterwards).
+  void drop_pages(std::size_t keep_prefix = 0) noexcept {
+    const std::size_t bytes = head_room_ + capacity_ + tail_room_;
+    if (!block_ || bytes < kDropPagesFrom) return;
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(block_.get());
+    const std::uintptr_t first = (begin + head_room_ + keep_prefix + page - 1) / page * page;
+    const std::uintptr_t last = (begin + bytes) / page * page;
+    if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  }
+  static constexpr std::size_t kDropPagesFrom = 256 * 1024;
 
   // A new allocation of `capacity` bytes (plus the rooms), keeping the data.
   void regrow(std::size_t capacity) {

@@ -72,5 +72,18 @@ TEST(ByteBuffer, RoomAroundTheDataTravelsWithRelease) {
   EXPECT_EQ(b.view(), "sss");
 }
 
+TEST(ByteBuffer, ShrinkingALargeBufferKeepsItsData) {
+  ByteBuffer b(32, 1);
+  fill(b, 1 << 20, 'p');  // large enough that its pages are dropped before the free
+  b.erase(0, (1 << 20) - 5000);
+  EXPECT_TRUE(b.shrink_to(64 * 1024));
+  EXPECT_EQ(b.view(), std::string(5000, 'p'));
+  ByteBuffer moved(std::move(b));
+  EXPECT_EQ(moved.view(), std::string(5000, 'p'));
+  EXPECT_EQ(b.capacity(), 0u);  // NOLINT: moved-from state is empty
+  fill(b, 2, 'q');
+  EXPECT_EQ(b.view(), "qq");
+}
+
 }  // namespace
 }  // namespace gthreadd::core
