@@ -182,6 +182,9 @@ int EventLoop::run() {
       spdlog::error("epoll_wait: {}", std::strerror(errno));
       return 1;
     }
+    // Before any connection event: a quietly returned connection is armed, so its next
+    // request may be among these events, and the loop must own it by then.
+    collect_returns(false);
     for (int i = 0; i < n; ++i) {
       void* ptr = events[i].data.ptr;
       if (ptr == &signal_tag_) {
@@ -192,9 +195,7 @@ int EventLoop::run() {
           begin_graceful_stop("Worker exiting (pid: {})");
         }
       } else if (ptr == &returns_tag_) {
-        returns_.drain(returned_scratch_);
-        for (auto& c : returned_scratch_) on_returned(std::move(c));
-        returned_scratch_.clear();
+        collect_returns(true);
       } else if (auto* tag = static_cast<EpollTag*>(ptr);
                  tag >= listener_tags_.data() && tag < listener_tags_.data() + listener_tags_.size()) {
         accept_from(tag->index);
@@ -378,9 +379,16 @@ bool EventLoop::read_available(Connection& conn, bool& eof) {
 }
 
 void EventLoop::on_readable(Connection* conn) {
-  // An event can still name a connection a pool task owns now (begin_graceful_stop may
-  // dispatch from an armed fd): the loop must not touch its buffer.
-  if (owned_.find(conn) == owned_.end()) return;
+  // An event can name a connection a pool task owns: one it armed before handing it back
+  // (return_quietly), or one begin_graceful_stop dispatched from an armed fd. The loop
+  // must not touch its buffer; the connection is re-armed when it comes back.
+  if (owned_.find(conn) == owned_.end()) {
+    collect_returns(false);
+    if (owned_.find(conn) == owned_.end()) {
+      early_events_.insert(conn);
+      return;
+    }
+  }
   bool eof = false;
   if (conn->state == ConnState::Lingering) {
     char sink[4096];
@@ -514,6 +522,7 @@ void EventLoop::dispatch(Connection* conn) {
     req.keep_alive = false;
   if (in_flight_ == 0) last_progress_ = Clock::now();
   ++in_flight_;
+  busy_.fetch_add(1, std::memory_order_relaxed);
   run_queue_.push(std::move(owned));
 }
 
@@ -529,12 +538,51 @@ void EventLoop::start_pool_tasks() {
     arena_.enqueue([this] {
       while (auto conn = run_queue_.pop()) {
         serve(*conn);
-        returns_.push(std::move(conn));
+        if (return_quietly(*conn)) {
+          arm(conn.get());  // its next request may come before the loop has it back
+          returns_.push_quiet(std::move(conn));
+        } else {
+          returns_.push(std::move(conn));
+        }
       }
       std::lock_guard lock(pool_mutex_);
       if (--pool_tasks_ == 0) pool_done_.notify_all();
     });
   }
+}
+
+void EventLoop::collect_returns(bool woken) {
+  if (woken) returns_.drain(returned_scratch_);
+  else returns_.take(returned_scratch_);
+  for (auto& c : returned_scratch_) on_returned(std::move(c));
+  returned_scratch_.clear();
+}
+
+void EventLoop::reset_for_next(Connection& conn) {
+  conn.buf.erase(0, conn.request.head_length);
+  conn.request.clear();
+  conn.parser.reset();
+  bool released = conn.body.clear();
+  released = conn.buf.shrink_to(kKeepBuffer) || released;
+  conn.released_large = released;
+  conn.continue_sent = false;
+}
+
+bool EventLoop::return_quietly(Connection& conn) {
+  // Only the plain case: kept alive, nothing pipelined behind the request (that must be
+  // parsed by the loop now, not when more bytes come), and no stop or retirement under
+  // way (the loop must hear of the last requests at once). And not the request that frees
+  // the first thread of a full pool: the loop stopped listening when the pool filled
+  // (has_capacity) and must start again now, not at its next wake-up (a new connection
+  // to a --threads 1 worker would wait up to kOverflowCheck). Everything else wakes the loop.
+  const std::size_t before = busy_.fetch_sub(1, std::memory_order_acq_rel);
+  if (before == static_cast<std::size_t>(std::max(1, settings_.threads))) return false;
+  if (!conn.keep_alive || conn.buf.size() > conn.request.head_length || max_requests_ > 0 ||
+      !quiet_returns_.load(std::memory_order_acquire))
+    return false;
+  reset_for_next(conn);
+  conn.quiet_return = true;
+  return true;
 }
 
 void EventLoop::serve(Connection& conn) {
@@ -554,6 +602,7 @@ void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
   last_progress_ = Clock::now();
   Connection* conn = owned.get();
   owned_.emplace(conn, std::move(owned));
+  const bool early_event = early_events_.erase(conn) > 0;
   if (max_requests_ > 0 && served_ >= max_requests_ && !retiring_) {
     // Ask the master for a successor and keep serving until it sends TERM; stop on our
     // own only if no TERM comes (an old master, say) within the graceful timeout.
@@ -569,12 +618,10 @@ void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
     else close_connection(conn);
     return;
   }
-  conn->buf.erase(0, conn->request.head_length);
-  conn->request.clear();
-  conn->parser.reset();
-  if (conn->body.clear()) ++large_released_;
-  if (conn->buf.shrink_to(kKeepBuffer)) ++large_released_;
-  conn->continue_sent = false;
+  const bool quiet = conn->quiet_return;
+  conn->quiet_return = false;
+  if (!quiet) reset_for_next(*conn);
+  if (conn->released_large) ++large_released_;
   ++conn->served;
   conn->state = ConnState::Idle;
   // Stopping: this response still said keep-alive (its request came before the stop), so
@@ -584,6 +631,12 @@ void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
   const auto keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::seconds(settings_.keepalive));
   conn->deadline = Clock::now() + (stopping_ ? std::min(keepalive, std::chrono::milliseconds(kLastCallWindow)) : keepalive);
+  if (quiet && !stopping_) {
+    // Armed by the pool task, buffer empty. An event it caused before the loop had it
+    // back was consumed (one-shot): arming again re-reports readiness, if any.
+    if (early_event) arm(conn);
+    return;
+  }
   process(conn, false);
 }
 
@@ -680,6 +733,8 @@ void EventLoop::handle_signals() {
 void EventLoop::begin_graceful_stop(const char* why) {
   if (stopping_) return;
   stopping_ = true;
+  quiet_returns_.store(false, std::memory_order_release);
+  collect_returns(false);  // returned quietly a moment ago: treat as returned now
   stop_deadline_ = Clock::now() + std::chrono::seconds(settings_.graceful_timeout);
   spdlog::info(fmt::runtime(why), ::getpid());
   update_listeners();

@@ -42,6 +42,10 @@ struct Connection {
   Clock::time_point deadline{};   // meaning depends on state
   bool continue_sent = false;
   bool keep_alive = true;         // set by the pool task from the response outcome
+  // Handed back by the pool task already reset for the next request and armed
+  // (ReturnQueue::push_quiet); `released_large` says the reset freed a large buffer.
+  bool quiet_return = false;
+  bool released_large = false;
   std::uint64_t served = 0;
   // Accepted moments ago and no request dispatched yet: its request is on the way, so the
   // balanced accept counts it as load (EventLoop::has_capacity) until kFreshWindow passes.

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gthreadd/config/settings.hpp"
@@ -54,6 +55,9 @@ class EventLoop {
   void start_pool_tasks();
   void serve(Connection& conn);  // on a pool thread
   void on_returned(std::unique_ptr<Connection> conn);
+  void collect_returns(bool woken);
+  bool return_quietly(Connection& conn);  // on a pool thread
+  void reset_for_next(Connection& conn);
   void reject(Connection* conn, int status, std::string_view reason);
   void begin_linger(Connection* conn);
   void close_connection(Connection* conn);
@@ -88,6 +92,9 @@ class EventLoop {
   FileWatcher* watcher_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> owned_;  // loop-owned
   std::vector<std::unique_ptr<Connection>> returned_scratch_;
+  // Events for connections a pool task armed before handing them back (return_quietly):
+  // re-armed when they arrive, so the event is not lost.
+  std::unordered_set<Connection*> early_events_;
 
   std::size_t in_flight_ = 0;
   std::size_t fresh_ = 0;  // connections with Connection::fresh set
@@ -95,6 +102,11 @@ class EventLoop {
   std::uint64_t max_requests_ = 0;  // 0 = unlimited (with jitter applied)
   bool listening_ = false;
   bool stopping_ = false;
+  // Read by pool threads: while false, a kept-alive connection may go back quietly.
+  std::atomic<bool> quiet_returns_{true};
+  // Requests dispatched and not yet finished, counted down by the pool tasks (in_flight_
+  // is the loop's own count, which lags by the quiet returns it has not collected yet).
+  std::atomic<std::size_t> busy_{0};
   bool retiring_ = false;           // --max-requests reached; successor requested
   Clock::time_point retire_deadline_{};
   Clock::time_point last_progress_{};  // last time a request finished (or work began)
