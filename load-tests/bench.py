@@ -58,6 +58,9 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+PSS_SETTLE_S = 0.5  # after the measured run, before reading PSS (same for every server)
+
+
 def pinning(disabled: bool) -> tuple[int | None, int | None]:
     """Server on CPU 0, wrk on CPU 1: the two never preempt each other, which makes the
     runs steadier on a 2-core box. Every server gets the same pinning."""
@@ -107,6 +110,9 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
             workers = proc.workers()
             # A worker that died mid-run took its CPU time with it: the count says so.
             deaths = len(workers_before - set(workers))
+            # At rest, not mid-cleanup: a server that hands memory back once a burst is over
+            # (gthreadd trims on its next 200 ms tick) is measured after it did.
+            time.sleep(PSS_SETTLE_S)
             pss = [k for k in (procstat.pss_kib(pid) for pid in workers) if k is not None]
             if proc.proc.poll() is not None:
                 raise RuntimeError(f"{server.name} died during the run; log {logfile}")
