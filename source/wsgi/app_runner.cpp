@@ -53,7 +53,7 @@ struct GTHREADD_PY_HIDDEN AppRunner::Impl {
   mutable std::vector<SpareInput> spare_inputs;
   mutable std::vector<py::object> spare_start_responses;
 
-  SpareInput take_input(const http::RequestBody& body) const;
+  SpareInput take_input(http::RequestBody& body) const;
   py::object take_start_response(ResponseStream& stream) const;
   void give_back(SpareInput input, py::object start_response) const noexcept;
 
@@ -142,7 +142,7 @@ constexpr std::size_t kMaxSpares = 256;  // more than any --threads uses at once
 
 }  // namespace
 
-AppRunner::Impl::SpareInput AppRunner::Impl::take_input(const http::RequestBody& body) const {
+AppRunner::Impl::SpareInput AppRunner::Impl::take_input(http::RequestBody& body) const {
   while (!spare_inputs.empty()) {
     SpareInput spare = std::move(spare_inputs.back());
     spare_inputs.pop_back();

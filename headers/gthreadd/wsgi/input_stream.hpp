@@ -16,8 +16,8 @@ class InputStream {
   // The runner passes the body as const, but it belongs to the connection whose request
   // this stream serves, and reading the whole of it may hand its buffer to Python
   // (adopt_whole): that is the one change made through this pointer.
-  explicit InputStream(const http::RequestBody* body)
-      : body_(const_cast<http::RequestBody*>(body)), size_(body->size()) {}
+  explicit InputStream(http::RequestBody* body)
+      : body_(body), size_(body->size()) {}
 
   pybind11::bytes read(const pybind11::object& size);
   pybind11::bytes readline(const pybind11::object& size);
