@@ -329,9 +329,10 @@ bool EventLoop::read_body_direct(Connection& conn, bool& eof) {
   // At most 256 KiB per round, as read_available: fairness to the other connections.
   while (got < 256 * 1024) {
     const auto want = static_cast<std::size_t>(conn.request.content_length - body.size());
-    char* dst = want > 0 ? body.prepare(want) : nullptr;
-    if (dst == nullptr) break;
-    const ssize_t n = ::recv(conn.fd.get(), dst, want, 0);
+    // Up to the end of the body's current piece (each piece may become a bytes object).
+    const std::span<char> room = body.prepare(want);
+    if (room.empty()) break;
+    const ssize_t n = ::recv(conn.fd.get(), room.data(), room.size(), 0);
     if (n > 0) {
       body.commit(static_cast<std::size_t>(n));
       got += static_cast<std::size_t>(n);
@@ -353,7 +354,7 @@ bool EventLoop::read_available(Connection& conn, bool& eof) {
   // does not grow to the body's size).
   if (conn.state == ConnState::ReadingBody && conn.request.framing == http::BodyFraming::ContentLength &&
       conn.buf.size() == conn.request.head_length && conn.body.in_memory() &&
-      conn.request.content_length <= conn.body.capacity())
+      conn.request.content_length <= conn.body.reserved())
     return read_body_direct(conn, eof);
   const char* old_base = conn.buf.data();
   const bool views_live = conn.state == ConnState::ReadingBody;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <string_view>
 
 #include "gthreadd/wsgi/thread_state.hpp"
 
@@ -35,61 +36,69 @@ static_assert(offsetof(PyBytesObject, ob_sval) == http::RequestBody::kHeadRoom);
 static_assert(offsetof(PyBytesObject, ob_sval) == sizeof(PyVarObject) + sizeof(Py_hash_t));
 static_assert(http::RequestBody::kTailRoom >= 1);  // bytes end with a NUL
 
-// Below this a copy costs less than giving up the connection's buffer.
-constexpr std::uint64_t kAdoptMin = 64 * 1024;
+// Below this a copy costs less than a fresh allocation for the next body.
+constexpr std::uint64_t kAdoptMin = 16 * 1024;
 
 }  // namespace
 
-// The whole body at once, from its start: the bytes object is the buffer the loop received
-// into, so the body is copied once (by the kernel) instead of twice. Only when the buffer
-// is not much larger than the body (the bytes object keeps all of it alive).
-PyObject* InputStream::adopt_whole(std::uint64_t n) {
-  if (pos_ != 0 || n != size_ || n < kAdoptMin || !body_->in_memory() ||
-      body_->capacity() - n > n / 8 || !raw_free_is_free())
-    return nullptr;
-  char* block = body_->release_memory();
+// A read of exactly one whole piece of the body (read(65536) at a piece boundary, or the
+// whole of a body that is one piece): the bytes object is the piece the loop received
+// into, so those bytes are copied once (by the kernel) instead of twice.
+PyObject* InputStream::adopt_piece(std::uint64_t n) {
+  if (n < kAdoptMin || !raw_free_is_free()) return nullptr;
+  char* block = body_->release_piece(pos_, static_cast<std::size_t>(n));
   if (block == nullptr) return nullptr;
   auto* object = reinterpret_cast<PyVarObject*>(block);
   PyObject_InitVar(object, &PyBytes_Type, static_cast<Py_ssize_t>(n));
   const Py_hash_t not_hashed = -1;  // ob_shash, deprecated by name in 3.11
   std::memcpy(block + sizeof(PyVarObject), &not_hashed, sizeof not_hashed);
   block[http::RequestBody::kHeadRoom + n] = '\0';
-  pos_ = n;
+  pos_ += n;
   return reinterpret_cast<PyObject*>(object);
 }
 
 py::bytes InputStream::take(std::uint64_t n) {
   if (n == 0) return py::bytes("", 0);
-  if (PyObject* whole = adopt_whole(n)) return py::reinterpret_steal<py::bytes>(whole);
+  if (PyObject* piece = adopt_piece(n)) return py::reinterpret_steal<py::bytes>(piece);
   if (body_->in_memory()) {
-    // A view of the loop's buffer: the only copy is into the bytes object itself.
-    const auto mem = body_->memory();
-    py::bytes out(mem.data() + pos_, n);
-    pos_ += n;
-    return out;
+    // Straight from the body's memory: the only copy is into the bytes object itself.
+    const std::string_view run = body_->contiguous(pos_);
+    if (run.size() >= n) {
+      py::bytes out(run.data(), static_cast<py::ssize_t>(n));
+      pos_ += n;
+      return out;
+    }
   }
   PyObject* raw = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n));
   if (raw == nullptr) throw py::error_already_set();
   auto out = py::reinterpret_steal<py::bytes>(raw);
   std::size_t got = 0;
-  {
+  if (body_->in_memory()) {
+    got = body_->read(pos_, PyBytes_AS_STRING(raw), n);  // spans pieces: memcpy only
+  } else {
     // Spilled bodies are read with pread: disk I/O, so let other requests run meanwhile.
     GilReleaser unlocked;
     got = body_->read(pos_, PyBytes_AS_STRING(raw), n);
   }
-  if (got != n) throw py::value_error("request body spill file is shorter than the body");
+  if (got != n) throw py::value_error("request body is shorter than its size");
   pos_ += n;
   return out;
 }
 
 std::uint64_t InputStream::line_length(std::uint64_t limit) const {
+  std::uint64_t scanned = 0;
   if (body_->in_memory()) {
-    const char* start = body_->memory().data() + pos_;
-    const void* nl = std::memchr(start, '\n', limit);
-    return nl == nullptr ? limit : static_cast<const char*>(nl) - start + 1;
+    while (scanned < limit) {
+      const std::string_view run = body_->contiguous(pos_ + scanned);
+      if (run.empty()) break;
+      const std::size_t want = std::min<std::uint64_t>(run.size(), limit - scanned);
+      if (const void* nl = std::memchr(run.data(), '\n', want))
+        return scanned + (static_cast<const char*>(nl) - run.data()) + 1;
+      scanned += want;
+    }
+    return std::min(scanned, limit);
   }
   char block[4096];
-  std::uint64_t scanned = 0;
   while (scanned < limit) {
     const std::size_t want = std::min<std::uint64_t>(sizeof block, limit - scanned);
     const std::size_t got = body_->read(pos_ + scanned, block, want);

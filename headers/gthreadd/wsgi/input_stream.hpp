@@ -14,8 +14,8 @@ namespace gthreadd::wsgi {
 class InputStream {
  public:
   // The runner passes the body as const, but it belongs to the connection whose request
-  // this stream serves, and reading the whole of it may hand its buffer to Python
-  // (adopt_whole): that is the one change made through this pointer.
+  // this stream serves, and reading a whole piece of it hands that piece to Python
+  // (adopt_piece): that is the one change made through this pointer.
   explicit InputStream(http::RequestBody* body)
       : body_(body), size_(body->size()) {}
 
@@ -34,7 +34,7 @@ class InputStream {
   }
   std::uint64_t limit_from(const pybind11::object& size) const;
   pybind11::bytes take(std::uint64_t n);
-  PyObject* adopt_whole(std::uint64_t n);
+  PyObject* adopt_piece(std::uint64_t n);
   std::uint64_t line_length(std::uint64_t limit) const;
 
   http::RequestBody* body_;

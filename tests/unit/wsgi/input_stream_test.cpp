@@ -54,8 +54,9 @@ TEST(InputStream, SpilledBodyReadsTheSameBytes) {
             "[b'line one\\n', b'lin', [b'e two\\n', b'last']]");
 }
 
-// read() of a whole large body hands the receive buffer itself to Python when the
-// allocators allow it (no copy); the bytes must be the same either way and outlive the body.
+// A read of exactly one piece of the body (here: the whole of a one-piece body) hands that
+// piece itself to Python when the allocators allow it (no copy); the bytes must be the same
+// either way and outlive the body.
 void read_whole(const std::string& big, bool expect_adopted) {
   TestRequest r("POST", "/");
   r.header("X-Ops", "read");
@@ -84,18 +85,20 @@ bool adoptable_allocator() {
   });
 }
 
-TEST(InputStream, WholeLargeBodyIsTheReceiveBuffer) {
-  read_whole(big_body(256 * 1024), adoptable_allocator());
+TEST(InputStream, WholeOnePieceBodyIsTheReceiveBuffer) {
+  read_whole(big_body(http::RequestBody::kPiece), adoptable_allocator());
+  read_whole(big_body(40000), adoptable_allocator());
 }
 
 TEST(InputStream, WholeBodyIsCopiedUnderAnAllocatorHook) {
   py_exec("import tracemalloc\ntracemalloc.start()");
-  read_whole(big_body(256 * 1024), false);
+  read_whole(big_body(http::RequestBody::kPiece), false);
   py_exec("tracemalloc.stop()");
 }
 
 TEST(InputStream, SmallOrPartialReadsCopy) {
   read_whole(big_body(1000), false);
+  read_whole(big_body(256 * 1024), false);  // the whole of a body of several pieces
   TestRequest r("POST", "/");
   const std::string big = big_body(200 * 1024);
   r.header("X-Ops", "read:3;read").with_body(big);
@@ -103,6 +106,31 @@ TEST(InputStream, SmallOrPartialReadsCopy) {
   EXPECT_EQ(ex.outcome.status, 200);
   EXPECT_NE(r.body.capacity(), 0u);
   EXPECT_EQ(py_eval("seen['input'][0] + seen['input'][1][-3:]"), "b'abcxyz'");
+}
+
+// read(64 KiB) chunks, as Django's and werkzeug's form parsers read: each one that is a
+// whole piece is that piece; unaligned reads copy and later aligned ones still adopt.
+TEST(InputStream, PieceSizedReadsArePieces) {
+  const std::size_t piece = http::RequestBody::kPiece;
+  const std::size_t length = 4 * piece + 20000;
+  const std::string big = big_body(length);
+  TestRequest r("POST", "/");
+  r.header("X-Ops", "read:65536;read:65536;read:10;readline:100;read:65426;read:65536;read:100000");
+  r.body.expect(length);
+  ASSERT_TRUE(r.body.append(big));
+  r.req.framing = http::BodyFraming::ContentLength;
+  r.req.content_length = length;
+  auto ex = run("input_app", r);
+  EXPECT_EQ(ex.outcome.status, 200) << ex.raw;
+  // All pieces but the one read in three parts were handed over (read(100000) is the rest
+  // of the body, the whole last piece).
+  const bool adopted = adoptable_allocator();
+  EXPECT_EQ(r.body.capacity(), adopted ? piece : length);
+  r.body.clear();
+  EXPECT_EQ(py_eval("[len(b) for b in seen['input']]"), "[65536, 65536, 10, 100, 65426, 65536, 20000]");
+  EXPECT_EQ(py_eval("b''.join(seen['input']) == b'abc' + b'm' * (" + std::to_string(length - 6) + ") + b'xyz'"),
+            "True");
+  py_exec("seen.clear()");
 }
 
 TEST(InputStream, DetachedAfterTheRequest) {
