@@ -200,7 +200,7 @@ int EventLoop::run() {
                  tag >= listener_tags_.data() && tag < listener_tags_.data() + listener_tags_.size()) {
         accept_from(tag->index);
       } else {
-        on_readable(static_cast<Connection*>(ptr));
+        on_readable(static_cast<Connection*>(ptr), events[i].events);
       }
     }
     if (Clock::now() >= next_tick_) tick();
@@ -306,49 +306,64 @@ void EventLoop::add_connection(core::UniqueFd fd, std::size_t listener_index) {
   conn->fresh = true;
   ++fresh_;
   Connection* raw = conn.get();
+  early_events_.erase(raw);  // an event noted for a closed connection at this address
   owned_.emplace(raw, std::move(conn));
   // The request often arrives with the handshake: try it now and save an epoll round trip.
-  // The fd joins epoll only when arm() wants more bytes: registered (and armed) here, a
-  // hang-up or a pipelined byte could fire on_readable while a pool task owns the
-  // connection, and the loop would read into the buffer the running request points into.
-  on_readable(raw);
+  // The fd joins epoll only when it must wait for bytes (arm) or will be kept alive
+  // (dispatch): a connection answered and closed never costs an epoll_ctl.
+  on_readable(raw, 0);
 }
 
 void EventLoop::arm(Connection* conn) {
+  // Edge-triggered, registered once for the connection's life: a new arrival always
+  // reports an edge, so waiting for the next request costs no system call. One-shot
+  // re-arming was an epoll_ctl per request, 13 % of a worker's CPU in hello (perf, issue 4).
+  // An edge is new bytes only: where the last read stopped before the socket was drained
+  // (`recheck`), EPOLL_CTL_MOD re-polls the socket and reports what is already there.
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = conn;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, conn->fd.get(), &ev) < 0 && errno == ENOENT)
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd.get(), &ev);  // first wait on this fd
+  if (!conn->registered) {
+    conn->registered = ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd.get(), &ev) == 0;
+    conn->recheck = false;
+  } else if (conn->recheck) {
+    conn->recheck = false;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, conn->fd.get(), &ev);
+  }
 }
 
 bool EventLoop::read_body_direct(Connection& conn, bool& eof) {
   auto& body = conn.body;
   std::size_t got = 0;
   bool ok = true;
+  bool drained = false;  // a short read, EAGAIN or EOF: no bytes left that no edge reports
   // At most 256 KiB per round, as read_available: fairness to the other connections.
   while (got < 256 * 1024) {
     const auto want = static_cast<std::size_t>(conn.request.content_length - body.size());
     // Up to the end of the body's current piece (each piece may become a bytes object).
     const std::span<char> room = body.prepare(want);
-    if (room.empty()) break;
+    if (room.empty()) break;  // the body is complete; what follows stays in the socket
     const ssize_t n = ::recv(conn.fd.get(), room.data(), room.size(), 0);
     if (n > 0) {
       body.commit(static_cast<std::size_t>(n));
       got += static_cast<std::size_t>(n);
+      if (static_cast<std::size_t>(n) < room.size()) { drained = true; break; }
       continue;
     }
+    drained = true;
     if (n == 0) { eof = true; break; }
-    if (errno == EINTR) continue;
+    if (errno == EINTR) { drained = false; continue; }
     if (errno != EAGAIN && errno != EWOULDBLOCK) ok = false;
     break;
   }
+  if (!drained) conn.recheck = true;
   if (got > 0) conn.deadline = Clock::now() + seconds_to_ms(settings_.body_timeout);
   return ok;
 }
 
 bool EventLoop::read_available(Connection& conn, bool& eof) {
   eof = false;
+  conn.recheck = false;  // this read tells anew whether bytes are left behind
   // A body of known length that fits in memory, with nothing of it left in the read
   // buffer: receive it where it is going (one memcpy less per byte, and the read buffer
   // does not grow to the body's size).
@@ -364,10 +379,14 @@ bool EventLoop::read_available(Connection& conn, bool& eof) {
     ssize_t n = ::recv(conn.fd.get(), dst, room, 0);
     if (n > 0) {
       conn.buf.commit(static_cast<std::size_t>(n));
-      if (static_cast<std::size_t>(n) < room) break;  // drained, most likely
+      // A short read took all the socket had: TCP hands over everything queued.
+      if (static_cast<std::size_t>(n) < room) break;
       // A single request head or body slice is plenty per round; fairness to others.
-      if (conn.buf.size() >= 256 * 1024) break;
-      if (!views_live && conn.buf.size() >= kHeadReadLimit) break;
+      // Bytes may be left behind, and the edge that announced them is spent: arm() re-polls.
+      if (conn.buf.size() >= 256 * 1024 || (!views_live && conn.buf.size() >= kHeadReadLimit)) {
+        conn.recheck = true;
+        break;
+      }
       continue;
     }
     if (n == 0) { eof = true; break; }
@@ -379,10 +398,10 @@ bool EventLoop::read_available(Connection& conn, bool& eof) {
   return true;
 }
 
-void EventLoop::on_readable(Connection* conn) {
-  // An event can name a connection a pool task owns: one it armed before handing it back
-  // (return_quietly), or one begin_graceful_stop dispatched from an armed fd. The loop
-  // must not touch its buffer; the connection is re-armed when it comes back.
+void EventLoop::on_readable(Connection* conn, std::uint32_t events) {
+  // An event can name a connection a pool task owns (its fd stays registered while the
+  // request runs), or one closed earlier in this batch. Neither is touched: the event
+  // is noted, and the socket re-polled when the connection comes back (on_returned).
   if (owned_.find(conn) == owned_.end()) {
     collect_returns(false);
     if (owned_.find(conn) == owned_.end()) {
@@ -406,10 +425,21 @@ void EventLoop::on_readable(Connection* conn) {
     close_connection(conn);
     return;
   }
+  // The peer's FIN is reported once, often with the last bytes, which a short read takes
+  // without seeing the end: look for it now, or the connection would wait out its
+  // keep-alive deadline. A recv says it, not the event flag: the event may be a stale
+  // one for a closed connection whose address this one took.
+  if (!eof && !conn->recheck && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    char probe;
+    eof = ::recv(conn->fd.get(), &probe, 1, MSG_PEEK) == 0;
+  }
+  if (eof) conn->peer_closed = true;
   process(conn, eof);
 }
 
 void EventLoop::process(Connection* conn, bool eof) {
+  // A recv saw the end: every byte the peer sent is in buf (on_readable).
+  if (conn->peer_closed) eof = true;
   for (;;) {
     switch (conn->state) {
       case ConnState::Idle:
@@ -521,6 +551,9 @@ void EventLoop::dispatch(Connection* conn) {
   if (settings_.keepalive <= 0 || stopping_ || retiring_ ||
       open_connections() + 1 > keepalive_slots + settings_.threads)
     req.keep_alive = false;
+  // Registered before the pool has it, so a next request sent while this one runs is
+  // reported (early_events_). A connection that will close never needs it.
+  if (req.keep_alive) arm(conn);
   if (in_flight_ == 0) last_progress_ = Clock::now();
   ++in_flight_;
   busy_.fetch_add(1, std::memory_order_relaxed);
@@ -540,7 +573,8 @@ void EventLoop::start_pool_tasks() {
       while (auto conn = run_queue_.pop()) {
         serve(*conn);
         if (return_quietly(*conn)) {
-          arm(conn.get());  // its next request may come before the loop has it back
+          // Its fd stayed registered: the next request wakes the loop, which collects
+          // the connection first (EventLoop::run).
           returns_.push_quiet(std::move(conn));
         } else {
           returns_.push(std::move(conn));
@@ -578,7 +612,7 @@ bool EventLoop::return_quietly(Connection& conn) {
   // to a --threads 1 worker would wait up to kOverflowCheck). Everything else wakes the loop.
   const std::size_t before = busy_.fetch_sub(1, std::memory_order_acq_rel);
   if (before == static_cast<std::size_t>(std::max(1, settings_.threads))) return false;
-  if (!conn.keep_alive || conn.buf.size() > conn.request.head_length || max_requests_ > 0 ||
+  if (!conn.keep_alive || !conn.registered || conn.buf.size() > conn.request.head_length || max_requests_ > 0 ||
       !quiet_returns_.load(std::memory_order_acquire))
     return false;
   reset_for_next(conn);
@@ -603,7 +637,9 @@ void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
   last_progress_ = Clock::now();
   Connection* conn = owned.get();
   owned_.emplace(conn, std::move(owned));
-  const bool early_event = early_events_.erase(conn) > 0;
+  // An edge reported while the pool had it was not acted on: re-poll the socket at the
+  // next arm().
+  if (early_events_.erase(conn) > 0) conn->recheck = true;
   if (max_requests_ > 0 && served_ >= max_requests_ && !retiring_) {
     // Ask the master for a successor and keep serving until it sends TERM; stop on our
     // own only if no TERM comes (an old master, say) within the graceful timeout.
@@ -633,9 +669,8 @@ void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
       std::chrono::seconds(settings_.keepalive));
   conn->deadline = Clock::now() + (stopping_ ? std::min(keepalive, std::chrono::milliseconds(kLastCallWindow)) : keepalive);
   if (quiet && !stopping_) {
-    // Armed by the pool task, buffer empty. An event it caused before the loop had it
-    // back was consumed (one-shot): arming again re-reports readiness, if any.
-    if (early_event) arm(conn);
+    // Registered, buffer empty: wait for the next edge (re-polled if one came early).
+    arm(conn);
     return;
   }
   process(conn, false);

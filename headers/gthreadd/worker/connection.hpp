@@ -45,6 +45,12 @@ struct Connection {
   // Handed back by the pool task already reset for the next request and armed
   // (ReturnQueue::push_quiet); `released_large` says the reset freed a large buffer.
   bool quiet_return = false;
+  // Edge-triggered epoll (EventLoop::arm), touched by the loop only: the fd is registered;
+  // a read stopped before the socket was drained, or an edge came while the pool had the
+  // connection, so the socket must be re-polled; a recv returned 0 (the peer's FIN).
+  bool registered = false;
+  bool recheck = false;
+  bool peer_closed = false;
   bool released_large = false;
   std::uint64_t served = 0;
   // Accepted moments ago and no request dispatched yet: its request is on the way, so the

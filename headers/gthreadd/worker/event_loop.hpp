@@ -46,7 +46,7 @@ class EventLoop {
   void accept_from(std::size_t listener_index);
   void check_overflow();
   void add_connection(core::UniqueFd fd, std::size_t listener_index);
-  void on_readable(Connection* conn);
+  void on_readable(Connection* conn, std::uint32_t events);
   bool read_available(Connection& conn, bool& eof);
   bool read_body_direct(Connection& conn, bool& eof);
   void process(Connection* conn, bool eof);
@@ -92,8 +92,8 @@ class EventLoop {
   FileWatcher* watcher_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> owned_;  // loop-owned
   std::vector<std::unique_ptr<Connection>> returned_scratch_;
-  // Events for connections a pool task armed before handing them back (return_quietly):
-  // re-armed when they arrive, so the event is not lost.
+  // Edges reported for connections a pool task owned at the time: the socket is re-polled
+  // when they come back, so the event is not lost.
   std::unordered_set<Connection*> early_events_;
 
   std::size_t in_flight_ = 0;
