@@ -41,6 +41,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--duration", type=int, help="seconds per measured run (10, 3 --short)")
     p.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load first")
     p.add_argument("--connections", type=int, default=50)
+    p.add_argument("--matched-duration", type=int,
+                   help="seconds of the second run with workers x threads connections, for "
+                        "latency every server measures on all its clients (default: half of "
+                        "--duration, at least 2; 0 skips it)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--no-pin", action="store_true", help="do not pin server/wrk to CPUs 0/1")
@@ -53,8 +57,10 @@ def parse_args() -> argparse.Namespace:
     args.rounds = args.rounds or (1 if args.short else 3)
     # wrk takes whole seconds only.
     args.duration = args.duration or (3 if args.short else 10)
-    if args.duration < 1 or args.warmup < 0:
-        p.error("--duration must be at least 1 s and --warmup at least 0 s")
+    if args.matched_duration is None:
+        args.matched_duration = max(2, args.duration // 2)
+    if args.duration < 1 or args.warmup < 0 or args.matched_duration < 0:
+        p.error("--duration must be at least 1 s, --warmup and --matched-duration at least 0 s")
     return args
 
 
@@ -97,8 +103,8 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
             if "Connection: close" in scenario.wrk_headers and not honours_close(port):
                 raise RuntimeError(f"{server.name} ignores `Connection: close`: wrk would "
                                    "measure keep-alive")
-            run = lambda secs: wrk.run(  # noqa: E731
-                wrk.command(url, secs, args.connections, scenario.lua, scenario.wrk_headers,
+            run = lambda secs, conns=args.connections: wrk.run(  # noqa: E731
+                wrk.command(url, secs, conns, scenario.lua, scenario.wrk_headers,
                             wrk_cpu), timeout=secs + 60)
             if args.warmup > 0:
                 run(args.warmup)
@@ -114,6 +120,8 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
             # (gthreadd trims on its next 200 ms tick) is measured after it did.
             time.sleep(PSS_SETTLE_S)
             pss = [k for k in (procstat.pss_kib(pid) for pid in workers) if k is not None]
+            matched = (run(args.matched_duration, budget.workers * budget.threads)
+                       if args.matched_duration else None)
             if proc.proc.poll() is not None:
                 raise RuntimeError(f"{server.name} died during the run; log {logfile}")
     cpu = procstat.cpu_delta(before, after)
@@ -123,7 +131,9 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
         errors=result.errors, cpu_s=cpu,
         cpu_s_per_10k=cpu / result.requests * 1e4 if result.requests else 0.0,
         pss_worker_mib=(sum(pss) / len(pss) / 1024) if pss else 0.0, workers=len(pss),
-        worker_deaths=deaths, unaccepted=queue.median())
+        worker_deaths=deaths, unaccepted=queue.median(),
+        p50_matched_ms=matched.p50_ms if matched else None,
+        p99_matched_ms=matched.p99_ms if matched else None)
 
 
 def mode(args) -> str:
@@ -226,6 +236,8 @@ def main() -> int:
                     measurements.append(m)
                     log(f"round {rnd} {sc.name:<12} {server.name:<9} {m.rps:>10.1f} req/s  "
                         f"p50 {m.p50_ms:7.2f} ms  p99 {m.p99_ms:7.2f} ms  "
+                        + (f"p99 c{args.workers * args.threads} {m.p99_matched_ms:7.2f} ms  "
+                           if m.p99_matched_ms is not None else "") +
                         f"cpu {m.cpu_s_per_10k:6.2f} s/10k  pss {m.pss_worker_mib:6.1f} MiB"
                         f"  errors {m.errors}  ({time.monotonic() - t0:.0f} s)"
                         + (f"  WARNING {m.worker_deaths} worker deaths" if m.worker_deaths
@@ -241,7 +253,9 @@ def main() -> int:
     report.write_raw_csv(out / "latest-runs.csv", measurements)
     report.write_csv(out / "latest.csv", rows)
     table = report.markdown(rows, header(args, cpus, started, load),
-                            sleepy_ceiling=args.workers * args.threads / 0.020)
+                            sleepy_ceiling=args.workers * args.threads / 0.020,
+                            matched=(args.workers * args.threads if args.matched_duration
+                                     else None))
     (out / "latest.md").write_text(table)
     why = report.chart(out / "latest.png", rows,
                        f"gthreadd and peers, median req/s ({mode(args)} mode)")

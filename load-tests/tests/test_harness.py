@@ -67,6 +67,22 @@ class Summary(unittest.TestCase):
         self.assertAlmostEqual(report.ratio(rows, "hello", "uwsgi"), 2.0)
         self.assertIsNone(report.ratio(rows, "hello", "gunicorn"))
 
+    def test_matched_latency_median_ratio_and_columns(self):
+        runs = [measurement("gthreadd", 100.0, i) for i in (1, 2, 3)]
+        for m, p99 in zip(runs, (4.0, 2.0, 9.0)):
+            m.p99_matched_ms, m.p50_matched_ms = p99, 1.0
+        runs.append(measurement("uwsgi", 90.0))
+        runs[-1].p99_matched_ms, runs[-1].p50_matched_ms = 8.0, 0.5
+        runs.append(measurement("gunicorn", 10.0))  # run without the matched run
+        rows = report.summarize(runs, {})
+        self.assertEqual(rows[0].p99_matched_ms, 4.0)
+        self.assertIsNone(rows[2].p99_matched_ms)
+        self.assertAlmostEqual(report.ratio(rows, "hello", "uwsgi", "p99_matched_ms"), 0.5)
+        table = report.markdown(rows, "head", matched=8)
+        self.assertIn("p99 ms c8", table)
+        self.assertIn("| p99 c8 ÷ uWSGI |", table)
+        self.assertIn("| hello | 1.11 | 10 | – | 1 | 0.5 | 1 |", table)
+
     def test_skipped_server_keeps_its_reason(self):
         rows = report.summarize([measurement("uwsgi", 100)],
                                 {("hello", "gthreadd"): "build failed"})
