@@ -204,6 +204,7 @@ int EventLoop::run() {
       }
     }
     if (Clock::now() >= next_tick_) tick();
+    run_queue_.set_crowded(open_connections() > static_cast<std::size_t>(settings_.threads));
     update_listeners();
     check_overflow();
   }
