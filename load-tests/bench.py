@@ -48,6 +48,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--no-pin", action="store_true", help="do not pin server/wrk to CPUs 0/1")
+    p.add_argument("--preload", action="store_true",
+                   help="gthreadd and gunicorn load the app before forking (--preload), as "
+                        "uWSGI does by default: PSS compared with the same sharing")
     p.add_argument("--ready-timeout", type=float, default=30.0)
     p.add_argument("--gthreadd-bin", type=Path, default=REPO / "build-release" / "gthreadd")
     p.add_argument("--gthreadd-unavailable", default=None, metavar="REASON",
@@ -83,7 +86,7 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
     """One start → ready → warm-up → measured wrk → PSS → stop cycle.
     Raises RuntimeError with a user-facing reason when the server cannot be measured."""
     server_cpu, wrk_cpu = cpus
-    budget = servers.Budget(args.workers, args.threads)
+    budget = servers.Budget(args.workers, args.threads, args.preload)
     port = free_port()
     if port_open(port):
         raise RuntimeError(f"port {port} already answers; refusing to measure someone else")
@@ -156,7 +159,10 @@ def header(args, cpus, started: datetime.datetime, load: str) -> str:
             f"{mode(args)} mode: {args.rounds} round(s) × "
             f"{args.duration:g} s per run (after {args.warmup:g} s warm-up), wrk -t1 "
             f"-c{args.connections}, `-w {args.workers} --threads {args.threads}` for every "
-            f"server, {pin}; {os.cpu_count()} × {model}, Linux {platform.release()}, {load}. "
+            f"server"
+            + (", `--preload` for gthreadd and gunicorn (uWSGI loads the app before forking by "
+               "default)" if args.preload else "")
+            + f", {pin}; {os.cpu_count()} × {model}, Linux {platform.release()}, {load}. "
             f"Medians over rounds.")
 
 

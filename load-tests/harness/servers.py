@@ -12,6 +12,9 @@ from .scenarios import APPS_DIR, Scenario
 class Budget:
     workers: int = 2
     threads: int = 4
+    # Load the app before forking the workers, so they share its pages: uWSGI's default
+    # (without --lazy-apps); gthreadd and gunicorn do it with --preload.
+    preload: bool = False
 
 
 class Server:
@@ -45,7 +48,8 @@ class Gthreadd(Server):
     def command(self, scenario, port, budget, rundir):
         # gthreadd's CLI is gunicorn's.
         return [str(self.binary), "-w", str(budget.workers), "--threads", str(budget.threads),
-                "-b", f"127.0.0.1:{port}", "--chdir", str(APPS_DIR), scenario.app]
+                "-b", f"127.0.0.1:{port}", "--chdir", str(APPS_DIR), scenario.app] + (
+                    ["--preload"] if budget.preload else [])
 
 
 class Gunicorn(Server):
@@ -59,7 +63,7 @@ class Gunicorn(Server):
         # No access log: gunicorn's default, and what gthreadd and uWSGI are run with.
         return [self.binary, "-k", "gthread", "-w", str(budget.workers),
                 "--threads", str(budget.threads), "-b", f"127.0.0.1:{port}",
-                "--chdir", str(APPS_DIR), scenario.app]
+                "--chdir", str(APPS_DIR), scenario.app] + (["--preload"] if budget.preload else [])
 
 
 class Uwsgi(Server):

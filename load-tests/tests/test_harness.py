@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import procstat, report, scenarios, wrk  # noqa: E402
+from harness import procstat, report, scenarios, servers, wrk  # noqa: E402
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:40001/
   1 threads and 50 connections
@@ -89,6 +89,20 @@ class Summary(unittest.TestCase):
         skipped = next(r for r in rows if r.server == "gthreadd")
         self.assertEqual((skipped.runs, skipped.note), (0, "build failed"))
         self.assertIn("skipped: build failed", report.markdown(rows, "title"))
+
+
+class Commands(unittest.TestCase):
+    def test_preload_loads_before_fork_in_every_server(self):
+        hello = scenarios.select(["hello"])[0]
+        rundir = Path("/nonexistent")
+        for preload in (False, True):
+            budget = servers.Budget(2, 4, preload)
+            ours = servers.Gthreadd(Path("/bin/gthreadd")).command(hello, 1, budget, rundir)
+            theirs = servers.Gunicorn().command(hello, 1, budget, rundir)
+            uwsgi = servers.Uwsgi().command(hello, 1, budget, rundir)
+            self.assertEqual("--preload" in ours, preload)
+            self.assertEqual("--preload" in theirs, preload)
+            self.assertNotIn("--lazy-apps", uwsgi)  # uWSGI's default already loads first
 
 
 class Readme(unittest.TestCase):
