@@ -3,23 +3,12 @@
 #include <string>
 
 #include "gthreadd/wsgi/interpreter.hpp"
+#include "gthreadd/wsgi/python_error.hpp"
 
 namespace py = pybind11;
 
 namespace gthreadd::wsgi {
 namespace {
-
-std::string python_error(const py::error_already_set& e) {
-  // "ModuleNotFoundError: No module named 'x'" and, when there is one, the traceback.
-  try {
-    auto format = py::module_::import("traceback").attr("format_exception");
-    auto text = py::str("").attr("join")(format(e.type(), e.value(), e.trace())).cast<std::string>();
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    return text;
-  } catch (const py::error_already_set&) {
-    return e.what();
-  }
-}
 
 // The text inside "factory(...)" evaluated with ast.literal_eval, so "create_app('prod',
 // debug=True)" works and nothing but literals can be run from the command line.
@@ -44,9 +33,12 @@ py::object load_app(const config::AppUri& uri) {
   const std::string attribute = uri.attribute.empty() ? "application" : uri.attribute;
   py::object object;
   try {
-    object = py::module_::import("importlib").attr("import_module")(uri.module);
+    // The C API, not importlib.import_module: the importlib package itself is then never
+    // imported into a worker that does not need it. Returns the named (leaf) module.
+    object = py::reinterpret_steal<py::object>(PyImport_ImportModule(uri.module.c_str()));
+    if (!object) throw py::error_already_set();
   } catch (const py::error_already_set& e) {
-    throw AppLoadError("Failed to import module '" + uri.module + "':\n" + python_error(e));
+    throw AppLoadError("Failed to import module '" + uri.module + "':\n" + format_python_error(e));
   }
   std::string walked;
   std::size_t start = 0;
@@ -66,7 +58,7 @@ py::object load_app(const config::AppUri& uri) {
       object = object(*args, **kwargs);
     } catch (const py::error_already_set& e) {
       throw AppLoadError("Failed to call '" + attribute + "(" + uri.call_arguments + ")' in '" +
-                         uri.module + "':\n" + python_error(e));
+                         uri.module + "':\n" + format_python_error(e));
     }
   }
   if (!PyCallable_Check(object.ptr()))

@@ -20,6 +20,7 @@
 #include "gthreadd/wsgi/input_stream.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
 #include "gthreadd/wsgi/py_visibility.hpp"
+#include "gthreadd/wsgi/python_error.hpp"
 #include "gthreadd/wsgi/python_module.hpp"
 #include "gthreadd/wsgi/response_stream.hpp"
 #include "gthreadd/wsgi/server_hooks.hpp"
@@ -32,7 +33,6 @@ namespace gthreadd::wsgi {
 
 struct GTHREADD_PY_HIDDEN AppRunner::Impl {
   py::object app;
-  py::object format_exception;
   std::optional<EnvironBuilder> environ;
   bool sendfile = true;
   std::optional<log::RequestLog> request_log;  // engaged when something logs requests
@@ -63,18 +63,7 @@ struct GTHREADD_PY_HIDDEN AppRunner::Impl {
   // Sends the body from `result`; returns what was wrong with it ("" = fine).
   std::string iterate(const py::object& result, ResponseStream& stream) const;
   bool try_sendfile(const py::object& result, ResponseStream& stream) const;
-  std::string traceback(const py::error_already_set& e) const;
 };
-
-std::string AppRunner::Impl::traceback(const py::error_already_set& e) const {
-  try {
-    auto text = py::str("").attr("join")(format_exception(e.type(), e.value(), e.trace())).cast<std::string>();
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    return text;
-  } catch (const py::error_already_set&) {
-    return e.what();
-  }
-}
 
 bool AppRunner::Impl::try_sendfile(const py::object& result, ResponseStream& stream) const {
   auto* wrapper_type = reinterpret_cast<PyTypeObject*>(file_wrapper_type.ptr());
@@ -234,7 +223,7 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
     if (stream.broken()) {
       spdlog::debug("Client went away during request {}", uri);
     } else {
-      spdlog::error("Error handling request {}\n{}", uri, traceback(*failure));
+      spdlog::error("Error handling request {}\n{}", uri, format_python_error(*failure));
     }
     stream.send_internal_error();
   } else if (!invalid.empty() || !stream.has_head()) {
@@ -258,7 +247,6 @@ AppRunner::AppRunner(const config::Settings& settings) : impl_(std::make_unique<
   try {
     py::module_ module = python_module();
     impl_->app = load_app(settings.app);
-    impl_->format_exception = py::module_::import("traceback").attr("format_exception");
     impl_->file_wrapper_type = module.attr("FileWrapper");
     impl_->close_name = py::reinterpret_steal<py::object>(PyUnicode_InternFromString("close"));
     // give_back() runs in a destructor: its push_back must never reallocate.

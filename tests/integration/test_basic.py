@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from conftest import APPS, Conn, build_request, module_server
+from conftest import APPS, IS_GUNICORN, Conn, build_request, module_server
 
 hello = module_server("hello:app", threads=2)
 chunked = module_server("chunked:app")
@@ -153,6 +153,18 @@ def test_app_exception_gives_500_and_the_worker_keeps_serving(make_server):
     assert server.get("/fine").body == b"ok"
     server.wait_for_log("AppFailure", 5)  # logged with its traceback
     assert server.get("/fine").status == 200
+
+
+@pytest.mark.skipif(IS_GUNICORN, reason="gunicorn imports traceback at start-up")
+def test_traceback_module_is_imported_at_the_first_error_only(make_server):
+    # Memory: traceback pulls in linecache, tokenize, re, enum and textwrap (~1.6 MiB of PSS
+    # per worker); importlib is not needed to load the app either.
+    server = make_server("error:app")
+    assert server.get("/modules").body == b""
+    assert server.request("GET", "/raise").status == 500
+    server.wait_for_log(r"Traceback \(most recent call last\)", 5)
+    server.wait_for_log("AppFailure: deliberate failure for the test suite", 5)
+    assert server.get("/modules").body == b"traceback"
 
 
 def test_flask_json_route(make_server):
