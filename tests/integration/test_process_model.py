@@ -517,9 +517,19 @@ def test_heartbeat_file_lives_unlinked_in_worker_tmp_dir(proc_server, tmp_path):
     tmp.mkdir()
     server = proc_server(args=["--worker-tmp-dir", str(tmp)])
     worker = worker_pids_alive(server)[0]
-    links = [os.readlink("/proc/%d/fd/%s" % (worker, fd)) for fd in os.listdir("/proc/%d/fd" % worker)]
-    beats = [l for l in links if l.startswith(str(tmp) + "/") and l.endswith(" (deleted)")]
-    assert beats, links
+
+    def beats():
+        # The worker may still be opening and closing files (imports) while we look: an
+        # fd listed a moment ago can be gone by the time it is read.
+        links = []
+        for fd in os.listdir("/proc/%d/fd" % worker):
+            try:
+                links.append(os.readlink("/proc/%d/fd/%s" % (worker, fd)))
+            except FileNotFoundError:
+                continue
+        return [l for l in links if l.startswith(str(tmp) + "/") and l.endswith(" (deleted)")]
+
+    proc_util.wait_until(beats, "an unlinked heartbeat file in %s among the worker's fds" % tmp, 10)
     assert os.listdir(str(tmp)) == []
 
 
