@@ -182,7 +182,7 @@ int EventLoop::run() {
       spdlog::error("epoll_wait: {}", std::strerror(errno));
       return 1;
     }
-    // Before any connection event: a quietly returned connection is armed, so its next
+    // Before any connection event: a quietly returned connection is registered, so its next
     // request may be among these events, and the loop must own it by then.
     collect_returns(false);
     for (int i = 0; i < n; ++i) {
@@ -797,7 +797,7 @@ void EventLoop::begin_graceful_stop(const char* why) {
       const auto answered_at = c->deadline - keepalive;  // on_returned set keepalive ahead
       if (!eof && now - answered_at < kLastCallWindow) {
         c->deadline = answered_at + kLastCallWindow;
-        continue;  // still armed for its next request
+        continue;  // still registered for its next request
       }
     }
     close_connection(c);

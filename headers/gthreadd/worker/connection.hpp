@@ -42,8 +42,9 @@ struct Connection {
   Clock::time_point deadline{};   // meaning depends on state
   bool continue_sent = false;
   bool keep_alive = true;         // set by the pool task from the response outcome
-  // Handed back by the pool task already reset for the next request and armed
-  // (ReturnQueue::push_quiet); `released_large` says the reset freed a large buffer.
+  // Handed back by the pool task already reset for the next request, its fd still
+  // registered (ReturnQueue::push_quiet); `released_large` says the reset freed a large
+  // buffer.
   bool quiet_return = false;
   // Edge-triggered epoll (EventLoop::arm), touched by the loop only: the fd is registered;
   // a read stopped before the socket was drained, or an edge came while the pool had the

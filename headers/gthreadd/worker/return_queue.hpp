@@ -31,7 +31,7 @@ class ReturnQueue {
     }
   }
 
-  // Hands a connection back without waking the loop: the pool task armed it for its
+  // Hands a connection back without waking the loop: its fd is registered for its
   // next request, which wakes the loop anyway, and the loop collects it then (or at its
   // next tick): no eventfd write and read per request.
   void push_quiet(std::unique_ptr<Connection> conn) {

@@ -36,8 +36,8 @@ class RunQueue {
     // saves a futex wake and a context switch per request (hello at c50: ~10 % of the
     // throughput). With a thread per connection the next request is a client round trip
     // away, and yielding only delayed the other worker's threads on a shared core (hello
-    // at c8, -w 2 --threads 4: 29k req/s and p99 2.6 ms with the yields, 45k and 0.4 ms
-    // without). Bounded, unlike TBB's idle loop.
+    // at c8, -w 2 --threads 4, one A/B run: 23-30k req/s and p99 3-3.9 ms with the
+    // yields, 30k and 0.65 ms without). Bounded, unlike TBB's idle loop.
     const int yields = crowded_.load(std::memory_order_relaxed) ? kYields : 0;
     for (int i = 0; i < yields && size_.load(std::memory_order_relaxed) == 0; ++i) sched_yield();
     std::unique_lock lock(mutex_);
