@@ -68,6 +68,19 @@ SettingSpec decimal(std::string_view name, std::string_view flags, std::string_v
           });
 }
 
+// Bytes, with an optional K, M or G suffix (powers of 1024).
+SettingSpec byte_size(std::string_view name, std::string_view flags, std::string_view help,
+                      std::uint64_t Settings::*field) {
+  return make(name, flags, help, Kind::Value,
+          [=](Settings& s, std::string_view text) -> std::string {
+            auto value = parse_byte_size(text);
+            if (!value) return quoted(text) + " is not a byte count (a number, optionally with K, M or G)";
+            s.*field = *value;
+            return {};
+          },
+          [=](const Settings& s) { return std::to_string(s.*field); });
+}
+
 SettingSpec boolean(std::string_view name, std::string_view flags, std::string_view help,
                     bool Settings::*field, Kind kind = Kind::Flag) {
   return make(name, flags, help, kind,
@@ -322,6 +335,15 @@ std::vector<SettingSpec> build_table() {
   t.push_back(integer("keepalive", "--keep-alive", "seconds to wait for the next request on a keep-alive connection",
                       &Settings::keepalive, 0, kMaxInt));
   t.push_back(text("worker_tmp_dir", "--worker-tmp-dir", "directory for worker heartbeat files", &Settings::worker_tmp_dir));
+  t.push_back(text("body_tmp_dir", "--body-tmp-dir",
+                   "directory where request bodies over 1 MiB are spilled (default: $TMPDIR, else /var/tmp)",
+                   &Settings::body_tmp_dir));
+  t.push_back(byte_size("max_body_memory", "--max-body-memory",
+                        "request-body bytes one worker holds in memory; more spill to --body-tmp-dir (K/M/G)",
+                        &Settings::max_body_memory));
+  t.push_back(byte_size("max_body_disk", "--max-body-disk",
+                        "request-body bytes one worker spills to disk; past it: 503, or 413 for one larger body (K/M/G)",
+                        &Settings::max_body_disk));
   // --- HTTP limits and proxies ---
   t.push_back(integer("limit_request_line", "--limit-request-line", "longest request line in bytes (0 = 8190)",
                       &Settings::limit_request_line, 0, 8190));
@@ -344,12 +366,23 @@ std::vector<SettingSpec> build_table() {
                       "join obs-fold header lines instead of rejecting them", &Settings::permit_obsolete_folding));
   t.push_back(boolean("strip_header_spaces", "--strip-header-spaces", "tolerate spaces before a header colon",
                       &Settings::strip_header_spaces));
+  t.push_back(boolean("casefold_http_method", "--casefold-http-method",
+                      "upper-case lower-case methods (with --permit-unconventional-http-method)",
+                      &Settings::casefold_http_method));
+  t.push_back(one_of("header_map", "--header-map",
+                     "header names with '_': drop (default), refuse with 400, or dangerous (map like '-')",
+                     &Settings::header_map, {"drop", "refuse", "dangerous"}));
+  t.push_back(comma_list("forwarder_headers", "--forwarder-headers",
+                         "headers with '_' that trusted forwarders may set (default SCRIPT_NAME,PATH_INFO)",
+                         &Settings::forwarder_headers));
   t.push_back(comma_list("forwarded_allow_ips", "--forwarded-allow-ips",
                          "front-end IPs trusted for X-Forwarded-* headers (comma list, * = all)",
                          &Settings::forwarded_allow_ips));
   t.push_back(make("secure_scheme_headers", "", "headers that mark a request as https: HEADER=VALUE, ...", Kind::Value,
                apply_scheme_headers, show_scheme_headers));
-  t.push_back(boolean("proxy_protocol", "--proxy-protocol", "expect a PROXY protocol header", &Settings::proxy_protocol));
+  t.push_back(one_of("proxy_protocol", "--proxy-protocol",
+                     "expect a PROXY protocol header: off, v1, v2 or auto (the bare flag means auto)",
+                     &Settings::proxy_protocol, {"off", "v1", "v2", "auto"}));
   t.push_back(comma_list("proxy_allow_ips", "--proxy-allow-from", "IPs allowed to send PROXY headers (comma list, * = all)",
                          &Settings::proxy_allow_ips));
   t.push_back(boolean("sendfile", "--no-sendfile", "do not use sendfile()", &Settings::sendfile, Kind::NegatedFlag));

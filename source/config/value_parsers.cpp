@@ -39,6 +39,25 @@ std::optional<long long> parse_integer(std::string_view text) {
   return parse_in_base(trim(text), 10);
 }
 
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
+  text = trim(text);
+  int shift = 0;
+  if (!text.empty()) {
+    switch (std::tolower(static_cast<unsigned char>(text.back()))) {
+      case 'k': shift = 10; break;
+      case 'm': shift = 20; break;
+      case 'g': shift = 30; break;
+      default: break;
+    }
+    if (shift != 0) text = trim(text.substr(0, text.size() - 1));
+  }
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  if (shift != 0 && value > (UINT64_MAX >> shift)) return std::nullopt;
+  return value << shift;
+}
+
 std::optional<double> parse_decimal(std::string_view text) {
   text = trim(text);
   double value = 0;

@@ -41,9 +41,13 @@ struct Settings {
   int graceful_timeout = 30;            // --graceful-timeout seconds
   int keepalive = 2;                    // --keep-alive seconds
   std::string worker_tmp_dir;           // --worker-tmp-dir (empty: /dev/shm when present)
+  // Request bodies (gthreadd: gunicorn reads bodies in the app thread and has no spill).
+  std::string body_tmp_dir;             // --body-tmp-dir (empty: $TMPDIR, else /var/tmp)
+  std::uint64_t max_body_memory = 64ull << 20;  // --max-body-memory: per worker, in RAM
+  std::uint64_t max_body_disk = 2ull << 30;     // --max-body-disk: per worker, spilled
 
   // --- security / HTTP limits (gunicorn's defaults; 0 = maximum for the three limits) ---
-  int limit_request_line = 4094;        // --limit-request-line, 0..8190
+  int limit_request_line = 8190;        // --limit-request-line, 0..8190 (larger: clamped)
   int limit_request_fields = 100;       // --limit-request-fields, 0..32768
   int limit_request_field_size = 8190;  // --limit-request-field-size
   std::uint64_t limit_request_body = 1ull << 30;  // --limit-request-body bytes (0 = no limit)
@@ -52,10 +56,13 @@ struct Settings {
   bool permit_unconventional_http_method = false;
   bool permit_obsolete_folding = false;
   bool strip_header_spaces = false;
+  bool casefold_http_method = false;    // --casefold-http-method (gunicorn 22)
+  std::string header_map = "drop";      // --header-map drop|refuse|dangerous (gunicorn 22)
+  std::vector<std::string> forwarder_headers = {"SCRIPT_NAME", "PATH_INFO"};  // gunicorn 22
   std::vector<std::string> forwarded_allow_ips = {"127.0.0.1", "::1"};  // --forwarded-allow-ips
   std::map<std::string, std::string> secure_scheme_headers = {
       {"X-FORWARDED-PROTOCOL", "ssl"}, {"X-FORWARDED-PROTO", "https"}, {"X-FORWARDED-SSL", "on"}};
-  bool proxy_protocol = false;
+  std::string proxy_protocol = "off";   // --proxy-protocol off|v1|v2|auto (bare flag: auto)
   std::vector<std::string> proxy_allow_ips = {"127.0.0.1", "::1"};
   bool sendfile = true;                 // --no-sendfile turns it off
 

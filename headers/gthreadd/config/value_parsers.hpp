@@ -11,6 +11,8 @@ namespace gthreadd::config {
 
 std::optional<long long> parse_integer(std::string_view text);
 std::optional<double> parse_decimal(std::string_view text);
+// "1048576", "512K", "64M", "2G" (powers of 1024, case-insensitive): bytes.
+std::optional<std::uint64_t> parse_byte_size(std::string_view text);
 // true/false, yes/no, on/off, 1/0, case-insensitive.
 std::optional<bool> parse_boolean(std::string_view text);
 // gunicorn's auto_int: "0022" is octal, otherwise Python int(x, 0) ("18", "0o22", "0x12").
