@@ -1,5 +1,7 @@
 #include "gthreadd/http/request_parser.hpp"
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -89,6 +91,93 @@ bool all_field_value_chars(std::string_view s) noexcept {
   return true;
 }
 
+constexpr bool is_hex(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+constexpr bool is_unreserved(char c) noexcept {  // RFC 3986 §2.3
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
+
+constexpr bool is_sub_delim(char c) noexcept {  // RFC 3986 §2.2
+  return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// reg-name = *( unreserved / pct-encoded / sub-delims ) (RFC 3986 §3.2.2), less ',': Host is a
+// singleton, and a comma is what a repeated Host looks like once merged into a list
+// (RFC 9110 §5.3), so "a, b" and "a,b" are refused alike.
+bool is_reg_name(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size()) return false;
+      if (!is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+      i += 2;
+    } else if (!is_unreserved(c) && (c == ',' || !is_sub_delim(c))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// IP-literal = "[" ( IPv6address / IPvFuture ) "]", given without its brackets.
+bool is_ip_literal(std::string_view s) noexcept {
+  if (!s.empty() && (s.front() == 'v' || s.front() == 'V')) {
+    // IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+    std::size_t i = 1;
+    while (i < s.size() && is_hex(s[i])) ++i;
+    if (i == 1 || i >= s.size() || s[i] != '.' || i + 1 == s.size()) return false;
+    for (++i; i < s.size(); ++i)
+      if (!is_unreserved(s[i]) && !is_sub_delim(s[i]) && s[i] != ':') return false;
+    return true;
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  if (s.empty() || s.size() >= sizeof text) return false;
+  std::memcpy(text, s.data(), s.size());
+  in6_addr addr{};
+  return ::inet_pton(AF_INET6, text, &addr) == 1;
+}
+
+// RFC 9112 §3.2: Host = uri-host [ ":" port ]; a server MUST answer 400 to an invalid one.
+// An empty value is grammatical, but is what a client sends only for a target URI without
+// an authority (§3.2); every target we serve is an http(s) URI, whose authority must not be
+// empty (RFC 9110 §4.2.1: a recipient MUST reject such a URI as invalid; RFC 9112 §3.3 lets
+// the server reject it), so an empty Host is a 400 too. No userinfo ("u@h"), no path.
+bool is_valid_host(std::string_view v) noexcept {
+  if (v.empty()) return false;
+  std::string_view host = v, port;
+  bool has_port = false;
+  if (v.front() == '[') {
+    const auto close = v.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view rest = v.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+      has_port = true;
+    }
+    if (!is_ip_literal(v.substr(1, close - 1))) return false;
+  } else {
+    const auto colon = v.find(':');
+    if (colon != std::string_view::npos) {
+      host = v.substr(0, colon);
+      port = v.substr(colon + 1);
+      has_port = true;
+    }
+    if (host.empty() || !is_reg_name(host)) return false;  // IPv4address is a reg-name too
+  }
+  if (!has_port) return true;
+  // port = *DIGIT (RFC 3986 §3.2.3: may be empty); a number over 65535 names no port.
+  if (port.size() > 5) return false;
+  unsigned n = 0;
+  for (char c : port) {
+    if (!is_digit(c)) return false;
+    n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  return n <= 65535;
+}
+
 }  // namespace
 
 void RequestParser::reset() noexcept {
@@ -96,6 +185,7 @@ void RequestParser::reset() noexcept {
   state_ = ParseStatus::Incomplete;
   scanned_ = searched_ = request_start_ = empty_lines_ = fields_seen_ = 0;
   request_line_done_ = last_field_dropped_ = false;
+  field_bytes_ = 0;
   fields_.clear();  // keeps capacity
   folded_.clear();
   method_len_ = target_off_ = target_len_ = 0;
@@ -128,7 +218,7 @@ ParseStatus RequestParser::parse(std::string_view buffer, Request& out) {
     const std::string_view line(data + line_start, lf - line_start - (has_cr ? 1 : 0));
     // Limits first, so the verdict is the same whether the line arrived whole or in pieces
     // (check_partial_line applies the same rule to a line still arriving).
-    if (line.size() > (request_line_done_ ? limits_.field_size : limits_.request_line))
+    if (line.size() > line_limit())
       return request_line_done_ ? fail(431, "header field too long") : fail(414, "request line too long");
     // RFC 9112 §2.2: we accept only CRLF; a bare LF is how smuggling parsers disagree.
     if (!has_cr) return fail(400, "bare LF in request head");
@@ -153,11 +243,20 @@ ParseStatus RequestParser::parse(std::string_view buffer, Request& out) {
   }
 }
 
+// The longest line allowed, CRLF not counted. gunicorn compares the request line without
+// its CRLF with limit_request_line (message.py read_line: `idx > limit`), and a field line
+// with its CRLF with limit_request_field_size (parse_headers: `len(curr) + 2`): a field line
+// of field_size - 1 bytes is already too long there, so it is here.
+std::size_t RequestParser::line_limit() const noexcept {
+  if (!request_line_done_) return limits_.request_line;
+  return limits_.field_size >= 2 ? limits_.field_size - 2 : 0;
+}
+
 // Limits are enforced on the line still being received, so a client cannot make us buffer
 // more than the limit before we answer (the CR of the CRLF may still be pending).
 ParseStatus RequestParser::check_partial_line(std::string_view buffer, std::size_t line_start) {
   const std::size_t pending = buffer.size() - line_start;
-  const std::size_t limit = request_line_done_ ? limits_.field_size : limits_.request_line;
+  const std::size_t limit = line_limit();
   const bool over = pending > limit && (pending - limit > 1 || buffer.back() != '\r');
   if (!over) return ParseStatus::Incomplete;
   return request_line_done_ ? fail(431, "header field too long") : fail(414, "request line too long");
@@ -193,7 +292,14 @@ bool RequestParser::parse_request_line(std::string_view line, std::size_t off) {
   if (version[5] != '1' || (version[7] != '0' && version[7] != '1'))
     return fail(505, "unsupported HTTP version"), false;
   version_minor_ = version[7] - '0';
-  return parse_target(method, target, target_off_);
+  if (!parse_target(method, target, target_off_)) return false;
+  // RFC 9110 §9.3.6: CONNECT asks for a tunnel, which a WSGI server cannot give (an app has no
+  // socket to relay). 501 rather than 405: RFC 9110 §15.6.2 makes 501 the answer for a method
+  // the server supports for no resource at all, while a 405 (§15.5.6) says the target
+  // resource supports other methods and MUST list them in Allow, which only the app knows.
+  // The app never sees the request; the connection is closed after the answer.
+  if (method == "CONNECT") return fail(501, "CONNECT is not supported"), false;
+  return true;
 }
 
 // RFC 9112 §3.2: origin-form for everything; absolute-form too (proxies may send it);
@@ -270,10 +376,15 @@ bool RequestParser::parse_field_line(std::string_view buffer, std::string_view l
   const std::string_view name = line.substr(0, name_len);
   const std::string_view raw_value = line.substr(i + 1);
   if (!all_field_value_chars(raw_value)) return fail(400, "invalid character in header field value"), false;
+  field_bytes_ = line.size() + 2;  // with its CRLF, as gunicorn counts (see line_limit)
   // A name with '_' would become the same WSGI key as its '-' twin (X_Forwarded_For vs
-  // X-Forwarded-For); drop it so it cannot spoof one, as gunicorn does.
-  last_field_dropped_ = underscore;
-  if (underscore) return true;
+  // X-Forwarded-For): header_map says what to do, as in gunicorn 22+.
+  last_field_dropped_ = false;
+  if (underscore && !keep_underscore_field(name)) {
+    if (state_ == ParseStatus::Error) return false;
+    last_field_dropped_ = true;
+    return true;
+  }
   const std::string_view value = trim_ows(raw_value);
   const std::size_t value_off = value.empty() ? off + line.size() : static_cast<std::size_t>(value.data() - buffer.data());
   fields_.push_back({off, name.size(), value_off, value.size(), false});
@@ -284,6 +395,9 @@ bool RequestParser::parse_field_line(std::string_view buffer, std::string_view l
 // The buffer is read-only, so the joined value lives in folded_.
 bool RequestParser::fold_line(std::string_view buffer, std::string_view line) {
   if (!all_field_value_chars(line)) return fail(400, "invalid character in header field value"), false;
+  // gunicorn adds each continuation line with its CRLF to the field's count, dropped or not.
+  field_bytes_ += line.size() + 2;
+  if (field_bytes_ > limits_.field_size) return fail(431, "header field too long"), false;
   if (last_field_dropped_) return true;
   FieldOffsets& f = fields_.back();
   if (!f.folded) {
@@ -301,8 +415,26 @@ bool RequestParser::fold_line(std::string_view buffer, std::string_view line) {
     folded_.append(more);
     f.value_len += more.size();
   }
-  if (f.name_len + 1 + f.value_len > limits_.field_size) return fail(431, "header field too long"), false;
   return true;
+}
+
+// gunicorn 22+ parse_headers: a trusted forwarder's forwarder_headers first, then header_map.
+// Returns false to drop the field, or after fail() for "refuse".
+bool RequestParser::keep_underscore_field(std::string_view name) {
+  if (trusted_forwarder_ && limits_.forwarder_headers) {
+    for (const std::string& allowed : *limits_.forwarder_headers)
+      if (allowed == "*" || iequals(allowed, name)) return true;
+  }
+  switch (limits_.header_map) {
+    case HeaderMap::Dangerous:
+      return true;
+    case HeaderMap::Refuse:
+      fail(400, "'_' in header field name");
+      return false;
+    case HeaderMap::Drop:
+      break;
+  }
+  return false;
 }
 
 // RFC 9112 §6.1 and §7: Transfer-Encoding is a list whose last coding must be chunked,
@@ -329,24 +461,45 @@ bool RequestParser::apply_transfer_encoding(std::string_view value, bool& chunke
 
 bool RequestParser::finish(std::string_view buffer, Request& out) {
   out.clear();
-  out.method = buffer.substr(request_start_, method_len_);
-  out.target = buffer.substr(target_off_, target_len_);
-  out.path = path_is_root_ ? std::string_view("/") : buffer.substr(path_off_, path_len_);
-  out.query = buffer.substr(query_off_, query_len_);
+  // The Request gets its own copy of the head and of the folded values (one memcpy of a few
+  // hundred bytes, into capacity kept across requests): nothing it holds can dangle when the
+  // read buffer grows, moves or is compacted while the body arrives or the app runs.
+  std::vector<char>& copy = out.storage_;
+  copy.assign(buffer.data(), buffer.data() + scanned_);
+  copy.insert(copy.end(), folded_.begin(), folded_.end());
+  if (limits_.casefold_method)  // gunicorn 22+: after validation, so only unconventional ones change
+    for (std::size_t i = request_start_; i < request_start_ + method_len_; ++i)
+      if (copy[i] >= 'a' && copy[i] <= 'z') copy[i] = static_cast<char>(copy[i] - 'a' + 'A');
+  const std::string_view head(copy.data(), scanned_);
+  const std::string_view folded(copy.data() + scanned_, folded_.size());
+
+  out.method = head.substr(request_start_, method_len_);
+  out.target = head.substr(target_off_, target_len_);
+  out.path = path_is_root_ ? std::string_view("/") : head.substr(path_off_, path_len_);
+  out.query = head.substr(query_off_, query_len_);
   out.version_minor = version_minor_;
 
-  std::size_t hosts = 0;
+  std::size_t hosts = 0, content_types = 0;
   bool has_cl = false, has_te = false, chunked = false, unknown_coding = false;
   bool close = false, keep_alive = false;
   std::uint64_t content_length = 0;
   for (const FieldOffsets& f : fields_) {
-    const std::string_view name = buffer.substr(f.name_off, f.name_len);
-    const std::string_view value = f.folded ? std::string_view(folded_).substr(f.value_off, f.value_len)
-                                            : buffer.substr(f.value_off, f.value_len);
+    const std::string_view name = head.substr(f.name_off, f.name_len);
+    const std::string_view value = f.folded ? folded.substr(f.value_off, f.value_len)
+                                            : head.substr(f.value_off, f.value_len);
     out.headers.push_back({name, value});
     switch (name.size()) {  // cheap pre-filter before the case-insensitive compares
       case 4:
-        if (iequals(name, "host")) ++hosts;
+        if (iequals(name, "host")) {
+          if (++hosts > 1) return fail(400, "repeated Host"), false;
+          if (!is_valid_host(value)) return fail(400, "invalid Host"), false;
+        }
+        break;
+      case 12:
+        // RFC 9110 §8.3: a singleton; repeats cannot be merged, and implementations that
+        // keep the last or the first disagree about the body (gunicorn 26.1 refuses them).
+        if (iequals(name, "content-type") && ++content_types > 1)
+          return fail(400, "repeated Content-Type"), false;
         break;
       case 6:
         if (iequals(name, "expect") && version_minor_ == 1 && iequals(value, "100-continue"))
@@ -386,8 +539,8 @@ bool RequestParser::finish(std::string_view buffer, Request& out) {
   if (has_te && has_cl) return fail(400, "both Content-Length and Transfer-Encoding"), false;
   if (unknown_coding) return fail(501, "unsupported transfer coding"), false;
   if (has_te && !chunked) return fail(400, "Transfer-Encoding does not end with chunked"), false;
-  // RFC 9112 §3.2: exactly one Host on HTTP/1.1; never more than one on any version.
-  if (hosts > 1 || (version_minor_ == 1 && hosts == 0)) return fail(400, "missing or repeated Host"), false;
+  // RFC 9112 §3.2: exactly one Host on HTTP/1.1 (repeats are refused above, on any version).
+  if (version_minor_ == 1 && hosts == 0) return fail(400, "missing Host"), false;
   if (chunked) {
     out.framing = BodyFraming::Chunked;
   } else if (has_cl) {

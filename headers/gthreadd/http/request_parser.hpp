@@ -23,16 +23,23 @@ class RequestParser {
  public:
   explicit RequestParser(const ParseLimits& limits) : limits_(limits) {}
 
+  // Per connection, kept across reset(): the peer is a trusted forwarder (gunicorn's
+  // forwarded_allow_ips), so '_' field names listed in forwarder_headers are kept whatever
+  // header_map says. The event loop sets it once it knows the peer; false until then.
+  void set_trusted_forwarder(bool trusted) noexcept { trusted_forwarder_ = trusted; }
+  [[nodiscard]] bool trusted_forwarder() const noexcept { return trusted_forwarder_; }
+
   // `buffer` starts at the first byte of this request and may have grown since the last
   // call (the same prefix, possibly at a new address). On Complete, `out` is filled and
-  // out.head_length tells where the body/next request starts. On Error, error() says why.
+  // out.head_length tells where the body/next request starts, and `out` holds its own copy
+  // of the head: it stays valid after `buffer` moves or is freed, and after reset().
+  // On Error, error() says why.
   // Errors are reported as early as they can be known (e.g. an over-long request line is
   // 414 before its CRLF arrives).
   ParseStatus parse(std::string_view buffer, Request& out);
 
-  // Forget progress: call before parsing the next request. Header values joined from
-  // obs-fold (only with permit_obsolete_folding) live in the parser, so `out` must not be
-  // used after reset() or after the parser is gone.
+  // Forget progress: call before parsing the next request (a Request filled earlier stays
+  // valid: it owns its bytes).
   void reset() noexcept;
 
   [[nodiscard]] const ParseError& error() const noexcept { return error_; }
@@ -53,6 +60,8 @@ class RequestParser {
   bool fold_line(std::string_view buffer, std::string_view line);
   bool finish(std::string_view buffer, Request& out);
   bool apply_transfer_encoding(std::string_view value, bool& chunked, bool& unknown);
+  bool keep_underscore_field(std::string_view name);
+  [[nodiscard]] std::size_t line_limit() const noexcept;
 
   ParseLimits limits_;
   ParseError error_;
@@ -64,7 +73,9 @@ class RequestParser {
   std::size_t fields_seen_ = 0;    // including dropped ones: the limit counts what was sent
   bool request_line_done_ = false;
   bool last_field_dropped_ = false;
-  std::vector<FieldOffsets> fields_;  // rebuilt into views at Complete
+  bool trusted_forwarder_ = false; // per connection: not touched by reset()
+  std::size_t field_bytes_ = 0;    // the current field's lines with their CRLFs (gunicorn's count)
+  std::vector<FieldOffsets> fields_;  // rebuilt into views into Request's copy at Complete
   std::string folded_;                // joined obs-fold values (only with permit_obsolete_folding)
   std::size_t method_len_ = 0, target_off_ = 0, target_len_ = 0;
   std::size_t path_off_ = 0, path_len_ = 0, query_off_ = 0, query_len_ = 0;

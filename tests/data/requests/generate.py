@@ -7,7 +7,8 @@ valid keys:   method target path query version framing(none|length|chunked) cont
               body (decoded body after the head) rest (bytes left for the next request)
 invalid keys: status (the head parser's, or the chunked decoder's when the head is fine)
 both:         option (permit_unconventional_method | permit_obsolete_folding |
-              strip_header_spaces) and limit (request_line=N | fields=N | field_size=N | body=N)
+              strip_header_spaces | casefold_method | header_map_refuse |
+              header_map_dangerous) and limit (request_line=N | fields=N | field_size=N | body=N)
 
 Run it from anywhere after editing a case; the generated files are committed."""
 import os
@@ -89,8 +90,6 @@ valid("019_absolute_form", get(target=b"http://example.com/p/q?x=y"), path="/p/q
       target="http://example.com/p/q?x=y")
 valid("020_absolute_form_no_path", get(target=b"HTTPS://example.com:8443?x"), path="/", query="x")
 valid("021_options_asterisk", get(method=b"OPTIONS", target=b"*"), method="OPTIONS", path="*")
-valid("022_connect_authority", get(method=b"CONNECT", target=b"example.com:443"),
-      method="CONNECT", target="example.com:443", path="", query="")
 valid("023_leading_empty_lines", b"\r\n\r\n" + get(), method="GET", path="/")
 valid("024_registered_methods", get(method=b"PROPFIND"), method="PROPFIND")
 valid("025_unconventional_permitted", get(method=b"-blargh"), method="-blargh",
@@ -99,9 +98,10 @@ valid("026_obs_fold_permitted", get(b"X-Long: one\r\n  two\r\n\tthree\r\n"),
       header=["Host: example.com", "X-Long: one two three"], option=["permit_obsolete_folding"])
 valid("027_strip_header_spaces", get(b"X-Spaced \t: v\r\n"),
       header=["Host: example.com", "X-Spaced: v"], option=["strip_header_spaces"])
-# "GET " + target + " HTTP/1.1" is 13 bytes plus the target.
-valid("028_request_line_at_limit", get(target=b"/" + b"a" * (4094 - 14)), path="/" + "a" * 4080)
-valid("029_field_at_limit", get(b"X-Big: " + b"b" * (8190 - 7) + b"\r\n"))
+# "GET " + target + " HTTP/1.1" is 13 bytes plus the target; the limit counts no CRLF.
+valid("028_request_line_at_limit", get(target=b"/" + b"a" * (8190 - 14)), path="/" + "a" * 8176)
+# gunicorn counts a field line with its CRLF: 8188 + 2 = 8190.
+valid("029_field_at_limit", get(b"X-Big: " + b"b" * (8188 - 7) + b"\r\n"))
 valid("030_fields_at_limit", get(b"".join(b"X-%d: v\r\n" % i for i in range(99))))
 valid("031_cl_zero_padded", get(b"Content-Length: 0005\r\n", method=b"POST") + b"abcde",
       content_length="5", body="abcde")
@@ -124,6 +124,24 @@ valid("040_connection_close_wins", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\
 valid("041_limit_request_line_custom", get(target=b"/abc"), limit=["request_line=20"])
 valid("042_empty_query", get(target=b"/p?"), path="/p", query="")
 valid("043_double_slash_path", get(target=b"//evil.com/x"), path="//evil.com/x")
+# Host = uri-host [":" port] (RFC 9112 §3.2, RFC 3986 §3.2.2).
+valid("044_host_ipv4_port", get(host=b"Host: 127.0.0.1:8080\r\n"), header=["Host: 127.0.0.1:8080"])
+valid("045_host_ipv6", get(host=b"Host: [2001:db8::1]\r\n"), header=["Host: [2001:db8::1]"])
+valid("046_host_ipv6_port", get(host=b"Host: [::1]:8443\r\n"), header=["Host: [::1]:8443"])
+valid("047_host_empty_port", get(host=b"Host: localhost:\r\n"), header=["Host: localhost:"])
+valid("048_host_name_port_trailing_dot", get(host=b"Host: Example.COM.:80\r\n"))
+valid("049_casefold_method", get(method=b"get"), method="GET",
+      option=["permit_unconventional_method", "casefold_method"])
+valid("050_header_map_dangerous", get(b"X_Forwarded_For: 6.6.6.6\r\nX-Forwarded-For: 1.2.3.4\r\n"),
+      header=["Host: example.com", "X_Forwarded_For: 6.6.6.6", "X-Forwarded-For: 1.2.3.4"],
+      option=["header_map_dangerous"])
+# "Host: example.com" is 17 + 2 bytes: at the limit too.
+valid("051_field_size_custom_at_limit", get(b"X-A: 012345678901\r\n"), limit=["field_size=19"])
+valid("052_obs_fold_then_body", get(b"X-Long: one\r\n two\r\nContent-Length: 5\r\n", method=b"POST")
+      + b"hello", header=["Host: example.com", "X-Long: one two", "Content-Length: 5"],
+      body="hello", rest="0", option=["permit_obsolete_folding"])
+valid("053_content_type_once", get(b"Content-Type: text/plain\r\nContent-Length: 0\r\n", method=b"POST"),
+      header=["Host: example.com", "Content-Type: text/plain", "Content-Length: 0"])
 
 # ---- invalid: request line ----------------------------------------------------------------
 invalid("101_lowercase_method", get(method=b"get"), 400)
@@ -154,14 +172,19 @@ invalid("125_connect_origin_form", get(method=b"CONNECT", target=b"/x"), 400)
 invalid("126_relative_target", get(target=b"a/b"), 400)
 invalid("127_absolute_bad_scheme", get(target=b"ftp://example.com/"), 400)
 invalid("128_absolute_no_authority", get(target=b"http:///p"), 400)
-invalid("129_request_line_too_long", get(target=b"/" + b"a" * (4094 - 13)), 414)
-invalid("130_request_line_no_crlf_too_long", b"GET /" + b"a" * 5000, 414)
+invalid("129_request_line_too_long", get(target=b"/" + b"a" * (8190 - 13)), 414)
+invalid("130_request_line_no_crlf_too_long", b"GET /" + b"a" * 9000, 414)
 invalid("131_too_many_empty_lines", b"\r\n" * 5 + get(), 400)
 invalid("132_bare_lf_request_line", b"GET / HTTP/1.1\n" + H + b"\r\n", 400)
 invalid("133_bare_cr_request_line", b"GET / HTTP/1.1\rX\r\n" + H + b"\r\n", 400)
 invalid("134_leading_bare_lf", b"\nGET / HTTP/1.1\r\n" + H + b"\r\n", 400)
 invalid("135_custom_line_limit", get(target=b"/abcdefgh"), 414, limit=["request_line=20"])
 invalid("136_empty_target", b"GET  HTTP/1.1\r\n" + H + b"\r\n", 400)
+# RFC 9110 §9.3.6 / §15.6.2: no tunnel from a WSGI server: 501, the app never sees it.
+invalid("137_connect_not_supported", get(method=b"CONNECT", target=b"example.com:443",
+        host=b"Host: example.com:443\r\n"), 501)
+# gunicorn 22+: casefold_http_method upper-cases only what validation let through.
+invalid("138_casefold_without_permit", get(method=b"get"), 400, option=["casefold_method"])
 
 # ---- invalid: fields ----------------------------------------------------------------------
 invalid("201_bare_lf_field", get(b"X-A: 1\nX-B: 2\r\n"), 400)
@@ -179,7 +202,7 @@ invalid("212_missing_colon", get(b"X-A 1\r\n"), 400)
 invalid("213_empty_name", get(b": 1\r\n"), 400)
 invalid("214_nul_in_name", get(b"X\x00A: 1\r\n"), 400)
 invalid("215_non_ascii_name", get(b"X-\xe9: 1\r\n"), 400)
-invalid("216_field_too_long", get(b"X-Big: " + b"b" * (8190 - 6) + b"\r\n"), 431)
+invalid("216_field_too_long", get(b"X-Big: " + b"b" * (8189 - 7) + b"\r\n"), 431)  # 8189 + CRLF
 invalid("217_too_many_fields", get(b"".join(b"X-%d: v\r\n" % i for i in range(100))), 431)
 invalid("218_underscore_counts_for_limit", get(b"".join(b"X_%d: v\r\n" % i for i in range(100))), 431)
 invalid("219_field_no_crlf_too_long", b"GET / HTTP/1.1\r\nX-Big: " + b"b" * 9000, 431)
@@ -189,11 +212,41 @@ invalid("221_space_before_colon_strip_off_tab_in_name", get(b"X A: 1\r\n"), 400,
 invalid("222_fold_first_field", b"GET / HTTP/1.1\r\n\tX-A: 1\r\n" + H + b"\r\n", 400,
         option=["permit_obsolete_folding"])
 invalid("223_vertical_tab_in_value", get(b"X-A: a\x0bb\r\n"), 400)
+invalid("224_header_map_refuse", get(b"X_Forwarded_For: 6.6.6.6\r\n"), 400, option=["header_map_refuse"])
+invalid("225_field_size_counts_crlf", get(b"X-A: 0123456789012\r\n"), 431, limit=["field_size=19"])
+invalid("226_folded_field_size_counts_crlfs", get(b"X-A: one\r\n two\r\n 34\r\n"), 431,
+        option=["permit_obsolete_folding"], limit=["field_size=20"])
+invalid("227_dropped_field_still_counts_size", get(b"X_A: one\r\n two\r\n 34\r\n"), 431,
+        option=["permit_obsolete_folding"], limit=["field_size=20"])
 
 # ---- invalid: host and framing ------------------------------------------------------------
 invalid("301_http11_no_host", b"GET / HTTP/1.1\r\n\r\n", 400)
 invalid("302_two_hosts", get(b"Host: other.com\r\n"), 400)
 invalid("303_http10_two_hosts", b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400)
+# RFC 9112 §3.2: a Host with an invalid value MUST get 400. Empty: every target we serve is
+# an http(s) URI, whose authority must not be empty (RFC 9110 §4.2.1).
+invalid("330_host_empty", get(host=b"Host:\r\n"), 400)
+invalid("331_host_blank", get(host=b"Host:   \r\n"), 400)
+invalid("332_host_userinfo", get(host=b"Host: user@example.com\r\n"), 400)
+invalid("333_host_userinfo_password", get(host=b"Host: user:pw@example.com\r\n"), 400)
+invalid("334_host_path", get(host=b"Host: example.com/x\r\n"), 400)
+invalid("335_host_comma_list", get(host=b"Host: a.example, b.example\r\n"), 400)
+invalid("336_host_comma_no_space", get(host=b"Host: a.example,b.example\r\n"), 400)
+invalid("337_host_port_not_digits", get(host=b"Host: example.com:80x\r\n"), 400)
+invalid("338_host_port_too_big", get(host=b"Host: example.com:65536\r\n"), 400)
+invalid("339_host_ipv6_unbracketed", get(host=b"Host: ::1\r\n"), 400)
+invalid("340_host_ipv6_unclosed", get(host=b"Host: [::1\r\n"), 400)
+invalid("341_host_ipv6_bad", get(host=b"Host: [::g]\r\n"), 400)
+invalid("342_host_space_inside", get(host=b"Host: exa mple.com\r\n"), 400)
+invalid("343_host_port_only", get(host=b"Host: :80\r\n"), 400)
+invalid("344_host_absolute_uri", get(host=b"Host: http://example.com\r\n"), 400)
+invalid("345_http10_host_userinfo", b"GET / HTTP/1.0\r\nHost: u@h\r\n\r\n", 400)
+invalid("346_host_bad_pct", get(host=b"Host: %zzexample\r\n"), 400)
+# RFC 9110 §8.3: Content-Type is a singleton; gunicorn 26.1 refuses a repeat too.
+invalid("347_content_type_repeated",
+        get(b"Content-Type: text/plain\r\nContent-Type: application/json\r\n", method=b"POST"), 400)
+invalid("348_content_type_repeated_equal",
+        get(b"Content-Type: text/plain\r\ncontent-type: text/plain\r\n", method=b"POST"), 400)
 invalid("304_cl_and_te", get(b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", method=b"POST"), 400)
 invalid("305_te_and_cl", get(b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", method=b"POST"), 400)
 invalid("306_cl_repeated_equal", get(b"Content-Length: 5\r\nContent-Length: 5\r\n", method=b"POST"), 400)

@@ -71,6 +71,9 @@ Case load(const fs::path& http) {
       if (value == "permit_unconventional_method") c.limits.permit_unconventional_method = true;
       else if (value == "permit_obsolete_folding") c.limits.permit_obsolete_folding = true;
       else if (value == "strip_header_spaces") c.limits.strip_header_spaces = true;
+      else if (value == "casefold_method") c.limits.casefold_method = true;
+      else if (value == "header_map_refuse") c.limits.header_map = HeaderMap::Refuse;
+      else if (value == "header_map_dangerous") c.limits.header_map = HeaderMap::Dangerous;
       else ADD_FAILURE() << "unknown option " << value;
     } else if (key == "limit") {
       const auto eq = value.find('=');
@@ -98,10 +101,10 @@ enum class Feed { Whole, Lines, Bytes };
 const char* feed_name(Feed f) { return f == Feed::Whole ? "whole" : f == Feed::Lines ? "lines" : "bytes"; }
 
 struct HeadOutcome {
-  std::optional<RequestParser> parser;  // folded header values live in the parser
+  std::optional<RequestParser> parser;
   ParseStatus status = ParseStatus::Incomplete;
   int error_status = 0;
-  std::string buffer;  // the last buffer fed; `request` points into it
+  std::string buffer;  // the last buffer fed (`request` has its own copy of the head)
   Request request;
 };
 
