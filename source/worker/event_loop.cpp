@@ -67,27 +67,30 @@ std::chrono::milliseconds seconds_to_ms(double s) {
 
 http::ParseLimits limits_from(const config::Settings& s) {
   http::ParseLimits l;
-  // gunicorn: 0 means "no limit", capped at its maxima (8190 line, 32768 fields).
-  l.request_line = s.limit_request_line > 0 ? static_cast<std::size_t>(s.limit_request_line) : 8190;
-  l.fields = s.limit_request_fields > 0 ? static_cast<std::size_t>(s.limit_request_fields) : 32768;
+  // gunicorn (message.py): the request line counts without its CRLF; 0 or anything from
+  // 8190 up means 8190 here. (gunicorn's 0 leaves the line unbounded; we keep its maximum so
+  // one line cannot grow without end. config/ clamps larger values with a warning.)
+  l.request_line = s.limit_request_line > 0 && s.limit_request_line < 8190
+                       ? static_cast<std::size_t>(s.limit_request_line) : 8190;
+  // 0 or over 32768 fields means 32768, as gunicorn.
+  l.fields = s.limit_request_fields > 0 && s.limit_request_fields <= 32768
+                 ? static_cast<std::size_t>(s.limit_request_fields) : 32768;
+  // A field line counts with its CRLF (and folded lines with theirs); gunicorn 23+ has no
+  // maximum, and 0 turns the check off there, the head staying bounded by fields x 8192.
+  // Here 0 means 64 KiB a field: bounded, and more than any real header needs.
   l.field_size =
       s.limit_request_field_size > 0 ? static_cast<std::size_t>(s.limit_request_field_size) : 65536;
   l.body = s.limit_request_body;
   l.permit_unconventional_method = s.permit_unconventional_http_method;
+  l.casefold_method = s.casefold_http_method;
   l.permit_obsolete_folding = s.permit_obsolete_folding;
   l.strip_header_spaces = s.strip_header_spaces;
+  // config/ accepts only these three words; anything else falls back to the strictest.
+  l.header_map = s.header_map == "drop"        ? http::HeaderMap::Drop
+                 : s.header_map == "dangerous" ? http::HeaderMap::Dangerous
+                                               : http::HeaderMap::Refuse;
+  l.forwarder_headers = std::make_shared<const std::vector<std::string>>(s.forwarder_headers);
   return l;
-}
-
-// Request views point into Connection::buf; when a read grows the buffer while the head is
-// already parsed (body still arriving), the views move with it.
-void rebase(http::Request& r, const char* old_base, const char* new_base) {
-  auto move = [&](std::string_view& v) {
-    if (v.data() == nullptr) return;
-    v = std::string_view(new_base + (v.data() - old_base), v.size());
-  };
-  move(r.method); move(r.target); move(r.path); move(r.query);
-  for (auto& h : r.headers) { move(h.name); move(h.value); }
 }
 
 }  // namespace
@@ -372,7 +375,8 @@ bool EventLoop::read_available(Connection& conn, bool& eof) {
       conn.buf.size() == conn.request.head_length && conn.body.in_memory() &&
       conn.request.content_length <= conn.body.reserved())
     return read_body_direct(conn, eof);
-  const char* old_base = conn.buf.data();
+  // Reading a body: the parsed request owns a copy of its head (http::Request), so the
+  // buffer may grow and move under it.
   const bool views_live = conn.state == ConnState::ReadingBody;
   for (;;) {
     char* dst = conn.buf.prepare(kReadChunk);
@@ -395,7 +399,6 @@ bool EventLoop::read_available(Connection& conn, bool& eof) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
     return false;  // ECONNRESET and friends
   }
-  if (views_live && conn.buf.data() != old_base) rebase(conn.request, old_base, conn.buf.data());
   return true;
 }
 
