@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include <spdlog/spdlog.h>
+
 #include "gthreadd/http/char_class.hpp"
 
 namespace py = pybind11;
@@ -100,10 +102,16 @@ EnvironBuilder::EnvironBuilder(const config::Settings& settings, py::object erro
   // gunicorn takes SCRIPT_NAME from the process environment (-e SCRIPT_NAME=/app).
   if (const char* sn = std::getenv("SCRIPT_NAME")) script_name_ = sn;
 
-  for (const auto& ip : settings.forwarded_allow_ips) {
-    if (ip == "*") trust_all_forwarders_ = true;
-    forwarded_allow_.insert(ip);
+  // The setting is checked at start-up (setting_table.cpp); a list that still does not
+  // parse here (built in code) trusts nobody rather than everybody.
+  std::string bad_entry;
+  if (auto allow = core::AddressMatcher::parse(settings.forwarded_allow_ips, bad_entry)) {
+    forwarded_allow_ = std::move(*allow);
+  } else {
+    spdlog::error("forwarded_allow_ips: {}; trusting no forwarder", bad_entry);
   }
+  for (const auto& name : settings.forwarder_headers)
+    if (name == "*" || http::iequals(name, "SCRIPT_NAME")) script_name_forwardable_ = true;
   for (const auto& [name, value] : settings.secure_scheme_headers) {
     std::string upper;
     upper_into(name, upper);
@@ -224,7 +232,20 @@ bool EnvironBuilder::is_secure(const http::Request& request, const PeerInfo& pee
   }
   // The peer is looked up only when a scheme header is there at all (rarely, without a proxy).
   if (!secure || insecure) return false;
-  return peer.unix_socket || trust_all_forwarders_ || forwarded_allow_.contains(peer.remote_addr);
+  return trusted_forwarder(peer);
+}
+
+// gunicorn 22+ (wsgi.py create()): a SCRIPT_NAME header field, which survives parsing only
+// from a trusted forwarder whose forwarder_headers name it, replaces the process's
+// SCRIPT_NAME; the last one wins as in gunicorn's loop. The trust is checked here too, so a
+// SCRIPT_NAME that reached the environ another way (header_map "dangerous") is not obeyed.
+const http::HeaderField* EnvironBuilder::forwarded_script_name(const http::Request& request,
+                                                                const PeerInfo& peer) const {
+  if (!script_name_forwardable_) return nullptr;
+  const http::HeaderField* found = nullptr;
+  for (const auto& field : request.headers)
+    if (field.name.size() == 11 && http::iequals(field.name, "SCRIPT_NAME")) found = &field;
+  return found != nullptr && trusted_forwarder(peer) ? found : nullptr;
 }
 
 py::dict EnvironBuilder::build(const http::Request& request, const http::RequestBody& body,
@@ -240,7 +261,14 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
     set_steal(e, k_method_, latin1(request.method));
   }
   std::string_view path = request.path;
-  if (!script_name_.empty() && path.starts_with(script_name_)) path.remove_prefix(script_name_.size());
+  std::string_view script_name = script_name_;
+  if (const http::HeaderField* forwarded = forwarded_script_name(request, peer)) {
+    script_name = forwarded->value;
+    set_steal(e, k_script_name_, latin1(script_name));
+  }
+  // A path outside SCRIPT_NAME keeps its whole path in PATH_INFO (gunicorn 22+ answers 400
+  // "Configuration problem" there; gthreadd has always served it unchanged).
+  if (!script_name.empty() && path.starts_with(script_name)) path.remove_prefix(script_name.size());
   set_steal(e, k_path_info_, unquote_latin1(path, scratch));
   set_steal(e, k_query_, latin1(request.query));
   set_steal(e, k_raw_uri_, latin1(request.target));
@@ -296,8 +324,10 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
   if (secure) PyDict_SetItem(e, k_scheme_, v_https_);
 
   set_steal(e, k_remote_addr_, cached_latin1(peer.remote_addr, last_remote_addr_, remote_addr_value_));
-  if (!peer.unix_socket) {
+  // A unix-socket peer has no address or port, unless a PROXY header gave it both.
+  if (!peer.unix_socket || !peer.remote_addr.empty())
     set_steal(e, k_remote_port_, remote_port_value(peer.remote_port));
+  if (!peer.unix_socket) {
     set_steal(e, k_server_name_, cached_latin1(peer.server_name, last_server_name_, server_name_value_));
     set_steal(e, k_server_port_, cached_latin1(peer.server_port, last_server_port_, server_port_value_));
   } else if (!host.empty()) {

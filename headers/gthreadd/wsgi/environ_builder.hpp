@@ -11,11 +11,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "gthreadd/config/settings.hpp"
+#include "gthreadd/core/address_matcher.hpp"
 #include "gthreadd/http/request.hpp"
 #include "gthreadd/http/request_body.hpp"
 #include "gthreadd/wsgi/peer_info.hpp"
@@ -37,12 +37,6 @@ class GTHREADD_PY_HIDDEN EnvironBuilder {
                        const PeerInfo& peer, pybind11::handle input) const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   // A header the builder knows by name: its environ key (owned) and what it means.
   struct KnownHeader {
     std::string upper;  // "USER-AGENT"
@@ -55,11 +49,18 @@ class GTHREADD_PY_HIDDEN EnvironBuilder {
   PyObject* cached_latin1(std::string_view s, std::string& last, PyObject*& value) const;
   PyObject* remote_port_value(std::uint16_t port) const;  // new reference
   bool is_secure(const http::Request& request, const PeerInfo& peer) const;
+  // gunicorn's forwarded_allow_ips test: the peer's address (from a PROXY header when there
+  // was one) in the list, or a unix-socket peer without an address (the local proxy).
+  bool trusted_forwarder(const PeerInfo& peer) const noexcept {
+    return forwarded_allow_.allows_peer(peer.remote_addr, peer.unix_socket);
+  }
+  // The SCRIPT_NAME a trusted forwarder sent (gunicorn 22+ forwarder_headers), or null.
+  const http::HeaderField* forwarded_script_name(const http::Request& request, const PeerInfo& peer) const;
 
   pybind11::dict template_;
   std::string script_name_;
-  bool trust_all_forwarders_ = false;
-  std::unordered_set<std::string, Hash, std::equal_to<>> forwarded_allow_;
+  core::AddressMatcher forwarded_allow_;  // forwarded_allow_ips: '*', addresses, CIDR ranges
+  bool script_name_forwardable_ = false;   // forwarder_headers lists SCRIPT_NAME (or '*')
   std::vector<std::pair<std::string, std::string>> secure_headers_;  // upper-case name, value
   std::array<std::vector<KnownHeader>, kLongestKnown + 1> known_by_length_;
   std::vector<std::pair<std::string, PyObject*>> methods_;  // "GET" → interned "GET"

@@ -165,6 +165,101 @@ TEST(Environ, UnixSocketPeerAsGunicorn) {
   }
 }
 
+TEST(Environ, ForwardedAllowIpsTakesCidrRanges) {
+  auto settings = app_settings("environ_app");
+  settings.forwarded_allow_ips = {"10.0.0.0/8", "fd00::/8"};
+  auto runner = with_gil([&] { return std::make_unique<AppRunner>(settings); });
+  auto scheme_from = [&](const std::string& addr) {
+    TestRequest r("GET", "/");
+    r.header("X-Forwarded-Proto", "https");
+    CollectingWriter w;
+    runner->handle(r.req, r.body, tcp_peer(addr), w);
+    return env("wsgi.url_scheme");
+  };
+  EXPECT_EQ(scheme_from("10.200.3.4"), "'https'");
+  EXPECT_EQ(scheme_from("::ffff:10.200.3.4"), "'https'");  // IPv4 client on a dual-stack listener
+  EXPECT_EQ(scheme_from("fd12::1"), "'https'");
+  EXPECT_EQ(scheme_from("11.0.0.1"), "'http'");
+  EXPECT_EQ(scheme_from("127.0.0.1"), "'http'");  // the default list was replaced
+}
+
+TEST(Environ, ScriptNameFromATrustedForwarder) {
+  // gunicorn 22+: forwarder_headers (default SCRIPT_NAME,PATH_INFO) from a forwarded_allow_ips
+  // peer; the SCRIPT_NAME field sets SCRIPT_NAME and is cut off the front of PATH_INFO.
+  TestRequest r("GET", "/app/page?q=1");
+  r.header("SCRIPT_NAME", "/app");
+  run("environ_app", r, tcp_peer("127.0.0.1"));
+  EXPECT_EQ(env("SCRIPT_NAME"), "'/app'");
+  EXPECT_EQ(env("PATH_INFO"), "'/page'");
+  EXPECT_EQ(env("HTTP_SCRIPT_NAME"), "'/app'");  // gunicorn keeps the field as HTTP_* too
+}
+
+TEST(Environ, ScriptNameFromAnUntrustedPeerIsNotObeyed) {
+  TestRequest r("GET", "/app/page");
+  r.header("Script_Name", "/app");  // reached the app only under header_map=dangerous
+  run("environ_app", r, tcp_peer("203.0.113.9"));
+  EXPECT_EQ(env("SCRIPT_NAME"), "''");
+  EXPECT_EQ(env("PATH_INFO"), "'/app/page'");
+}
+
+TEST(Environ, ScriptNameOnlyWhenForwarderHeadersNameIt) {
+  auto settings = app_settings("environ_app");
+  settings.forwarder_headers = {"REMOTE_USER"};
+  auto runner = with_gil([&] { return std::make_unique<AppRunner>(settings); });
+  TestRequest r("GET", "/app/page");
+  r.header("SCRIPT_NAME", "/app").header("REMOTE_USER", "alice");
+  CollectingWriter w;
+  runner->handle(r.req, r.body, tcp_peer("127.0.0.1"), w);
+  EXPECT_EQ(env("SCRIPT_NAME"), "''");
+  EXPECT_EQ(env("PATH_INFO"), "'/app/page'");
+  EXPECT_EQ(env("HTTP_REMOTE_USER"), "'alice'");
+}
+
+TEST(Environ, PathInfoFieldIsOnlyAnHttpKey) {
+  // gunicorn's wsgi.py gives SCRIPT_NAME alone a meaning; PATH_INFO stays the request's.
+  TestRequest r("GET", "/real");
+  r.header("PATH_INFO", "/fake");
+  run("environ_app", r, tcp_peer("127.0.0.1"));
+  EXPECT_EQ(env("PATH_INFO"), "'/real'");
+  EXPECT_EQ(env("HTTP_PATH_INFO"), "'/fake'");
+}
+
+TEST(Environ, ScriptNameThatIsNotAPrefixLeavesThePath) {
+  TestRequest r("GET", "/other/page");
+  r.header("SCRIPT_NAME", "/app");
+  run("environ_app", r, tcp_peer("127.0.0.1"));
+  EXPECT_EQ(env("SCRIPT_NAME"), "'/app'");
+  EXPECT_EQ(env("PATH_INFO"), "'/other/page'");
+}
+
+TEST(Environ, UnixSocketPeerIsATrustedForwarder) {
+  PeerInfo unix_peer;
+  unix_peer.unix_socket = true;
+  unix_peer.server_name = "/run/app.sock";
+  TestRequest r("GET", "/app/x");
+  r.header("Host", "site.example").header("SCRIPT_NAME", "/app").header("X-Forwarded-Proto", "https");
+  run("environ_app", r, unix_peer);
+  EXPECT_EQ(env("SCRIPT_NAME"), "'/app'");
+  EXPECT_EQ(env("wsgi.url_scheme"), "'https'");
+}
+
+TEST(Environ, UnixSocketPeerWithAnAddressFromAProxyHeader) {
+  // PROXY protocol over a unix socket (nginx stream): the client's address and port are
+  // known, and trust follows that address, not the socket.
+  PeerInfo peer;
+  peer.unix_socket = true;
+  peer.server_name = "/run/app.sock";
+  peer.remote_addr = "203.0.113.9";
+  peer.remote_port = 40000;
+  TestRequest r("GET", "/");
+  r.header("Host", "site.example").header("X-Forwarded-Proto", "https");
+  run("environ_app", r, peer);
+  EXPECT_EQ(env("REMOTE_ADDR"), "'203.0.113.9'");
+  EXPECT_EQ(env("REMOTE_PORT"), "'40000'");
+  EXPECT_EQ(env("SERVER_NAME"), "'site.example'");
+  EXPECT_EQ(env("wsgi.url_scheme"), "'http'");
+}
+
 TEST(Environ, ChunkedBodyGetsItsDecodedLength) {
   TestRequest r("POST", "/");
   r.header("Transfer-Encoding", "chunked");
