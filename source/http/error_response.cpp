@@ -51,6 +51,7 @@ std::string_view reason_phrase(int status) {
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";  // RFC 4918 §11.5: the body could not be stored
     default: return "Unknown";
   }
 }

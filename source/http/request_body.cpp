@@ -102,6 +102,7 @@ bool RequestBody::spill() {
   bool ok = file_.valid();
   for (std::size_t i = 0; ok && i < pieces_.size(); ++i) ok = write_all(file_.get(), pieces_[i].view());
   if (!ok) {
+    last_error_ = errno;
     file_.reset();
     return false;
   }
@@ -115,7 +116,10 @@ bool RequestBody::append(std::string_view bytes) {
   if (!file_.valid() && size_ + bytes.size() > memory_limit_ && !spill()) return false;
   if (file_.valid()) {
     // The file is append-only while the loop fills it, so the offset is always size_.
-    if (!write_all(file_.get(), bytes)) return false;
+    if (!write_all(file_.get(), bytes)) {
+      last_error_ = errno;
+      return false;
+    }
     size_ += bytes.size();
     return true;
   }
@@ -207,6 +211,7 @@ char* RequestBody::release_piece(std::uint64_t offset, std::size_t n) noexcept {
 
 bool RequestBody::clear() {
   const bool used_large = size_ > kKeepCapacity;
+  last_error_ = 0;
   file_.reset();
   for (auto& piece : pieces_) {
     if (piece.capacity() == 0) continue;  // handed over

@@ -44,6 +44,9 @@ constexpr int kMaxEvents = 128;
 constexpr std::chrono::milliseconds kFreshWindow{100};
 // While busy, how often to look whether connections wait unaccepted (check_overflow).
 constexpr std::chrono::milliseconds kOverflowCheck{5};
+// Out of file descriptors: how long before accepting is tried again when none of our own
+// connections closed meanwhile.
+constexpr std::chrono::milliseconds kFdRetry{1000};
 
 // Connections waiting in a listener's accept queue. TCP_INFO on a listening socket
 // reports the queue length in tcpi_unacked (Linux); a unix socket only says whether one
@@ -63,6 +66,33 @@ std::size_t accept_queue_length(const net::Listener& listener, int threads) {
 
 std::chrono::milliseconds seconds_to_ms(double s) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000.0));
+}
+
+// The request line of a head rejected before it was complete, for its access-log line:
+// taken from the buffer again (an earlier parse's views may point into a buffer a read has
+// since moved), and only when it is three printable words, so nothing a client sent can
+// forge or break a log line. Otherwise the line logs as "- - -".
+void request_line_for_log(std::string_view buf, http::Request& out) {
+  const auto eol = buf.find("\r\n");
+  if (eol == std::string_view::npos || eol > 8192) return;
+  const std::string_view line = buf.substr(0, eol);
+  for (unsigned char c : line)
+    if (c < 0x20 || c > 0x7e) return;
+  const auto sp1 = line.find(' ');
+  const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) return;
+  const std::string_view version = line.substr(sp2 + 1);
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return;
+  out.method = line.substr(0, sp1);
+  out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  out.version_minor = version == "HTTP/1.0" ? 0 : 1;
+}
+
+// The settings were checked at start-up (config/), so a bad entry cannot get here; if one
+// did, nobody is trusted.
+core::AddressMatcher matcher_from(const std::vector<std::string>& entries) {
+  std::string error;
+  return core::AddressMatcher::parse(entries, error).value_or(core::AddressMatcher{});
 }
 
 http::ParseLimits limits_from(const config::Settings& s) {
@@ -97,17 +127,23 @@ http::ParseLimits limits_from(const config::Settings& s) {
 
 EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
                      wsgi::AppRunner& runner, const Heartbeat& heartbeat, tbb::task_arena& arena,
-                     int signal_fd, FileWatcher* watcher)
+                     int signal_fd, FileWatcher* watcher, const wsgi::InterpreterProbe* probe)
     : settings_(settings),
       listeners_(listeners),
       runner_(runner),
       heartbeat_(heartbeat),
       arena_(arena),
       limits_(limits_from(settings)),
-      spill_dir_(settings.worker_tmp_dir.empty() ? default_worker_tmp_dir() : settings.worker_tmp_dir),
+      spill_dir_(body_tmp_dir(settings)),
+      body_budget_(settings.max_body_memory, settings.max_body_disk),
+      proxy_mode_(http::parse_proxy_mode(settings.proxy_protocol).value_or(http::ProxyMode::Off)),
+      proxy_allow_(matcher_from(settings.proxy_allow_ips)),
+      forwarded_allow_(matcher_from(settings.forwarded_allow_ips)),
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       signal_fd_(signal_fd),
       watcher_(watcher),
+      probe_(probe),
+      parent_pid_(::getppid()),
       send_timeout_(std::chrono::seconds(settings.timeout > 0 ? std::max(settings.timeout, 30) : 30)) {
   if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   listener_tags_.reserve(listeners_.size());
@@ -143,7 +179,7 @@ bool EventLoop::has_capacity() const {
   // A connection just accepted brings a request: without counting it, a worker woken by
   // a burst of connects (wrk opens 50 at once) accepted all of them before the first
   // request arrived, and its sibling got none (sleepy: 4 of 8 threads busy, 198 req/s).
-  return !stopping_ && in_flight_ + fresh_ < static_cast<std::size_t>(settings_.threads) &&
+  return !stopping_ && !fds_exhausted_ && in_flight_ + fresh_ < static_cast<std::size_t>(settings_.threads) &&
          open_connections() < static_cast<std::size_t>(settings_.worker_connections);
 }
 
@@ -224,7 +260,8 @@ void EventLoop::check_overflow() {
   // burst of connects (wrk opens 50 at once) is spread over the workers in a few checks.
   // Taking one per 10 ms and worker, the last of 42 waited ~200 ms: that was the p99 of
   // every keep-alive scenario in the load tests.
-  if (listening_ || stopping_ || open_connections() >= static_cast<std::size_t>(settings_.worker_connections)) {
+  if (listening_ || stopping_ || fds_exhausted_ ||
+      open_connections() >= static_cast<std::size_t>(settings_.worker_connections)) {
     overflow_check_ = {};
     overflow_seen_ = false;
     return;
@@ -251,7 +288,10 @@ void EventLoop::check_overflow() {
     for (std::size_t taken = 0; taken < share; ++taken) {
       if (open_connections() >= static_cast<std::size_t>(settings_.worker_connections)) break;
       const int fd = ::accept4(listeners_[i].fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) break;  // a sibling took the rest: EAGAIN
+      if (fd < 0) {  // EAGAIN: a sibling took the rest
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) out_of_fds(errno);
+        break;
+      }
       add_connection(core::UniqueFd(fd), i);
     }
   }
@@ -268,17 +308,36 @@ void EventLoop::accept_from(std::size_t index) {
     int fd = ::accept4(listener.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE)
-        spdlog::error("accept: {} (raise the fd limit or lower --worker-connections)", std::strerror(errno));
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) out_of_fds(errno);
       return;
     }
     add_connection(core::UniqueFd(fd), index);
   }
 }
 
+void EventLoop::out_of_fds(int error) {
+  // The listener stays readable while the queue holds connections, so retrying at once
+  // spins (656k log lines in 3 s, 45 % CPU): stop accepting until a connection of ours
+  // closes or kFdRetry passes (fds may also be freed by the app), and say so once.
+  if (!fd_episode_)
+    spdlog::error("accept: {}: not accepting new connections until file descriptors free up "
+                  "({} open here; raise the fd limit (ulimit -n, LimitNOFILE=) or lower --worker-connections)",
+                  std::strerror(error), open_connections());
+  fds_exhausted_ = true;
+  fd_episode_ = true;
+  fds_retry_at_ = Clock::now() + kFdRetry;
+  update_listeners();
+}
+
+void EventLoop::fds_freed() { fds_exhausted_ = false; }
+
 void EventLoop::add_connection(core::UniqueFd fd, std::size_t listener_index) {
+  if (fd_episode_) {
+    fd_episode_ = false;
+    spdlog::info("Accepting new connections again ({} open here)", open_connections());
+  }
   const auto& listener = listeners_[listener_index];
-  auto conn = std::make_unique<Connection>(std::move(fd), limits_, spill_dir_);
+  auto conn = std::make_unique<Connection>(std::move(fd), limits_, spill_dir_, &body_budget_);
   auto& peer = conn->peer;
   peer.unix_socket = listener.is_unix;
   if (listener.is_unix) {
@@ -304,6 +363,10 @@ void EventLoop::add_connection(core::UniqueFd fd, std::size_t listener_index) {
       peer.remote_addr = text;
     }
   }
+  // Judged on the socket's peer, the proxy in front, as gunicorn judges forwarders.
+  conn->parser.set_trusted_forwarder(forwarded_allow_.allows_peer(peer.remote_addr, peer.unix_socket));
+  if (proxy_mode_ != http::ProxyMode::Off)
+    conn->proxy.emplace(proxy_mode_, proxy_allow_.allows_peer(peer.remote_addr, peer.unix_socket));
   conn->state = ConnState::Idle;
   conn->accepted_at = Clock::now();
   conn->deadline = conn->accepted_at + seconds_to_ms(settings_.header_timeout);
@@ -433,9 +496,20 @@ void EventLoop::on_readable(Connection* conn, std::uint32_t events) {
   // without seeing the end: look for it now, or the connection would wait out its
   // keep-alive deadline. A recv says it, not the event flag: the event may be a stale
   // one for a closed connection whose address this one took.
+  // A reset behind the last bytes is reported the same way, and this recv is what takes the
+  // socket's error (it is cleared once read): a -1 other than EAGAIN means the peer is gone,
+  // so the connection closes now. Ignoring it kept a half-uploaded request's fd, slot and
+  // body until its deadline; with edge-triggered epoll no later event would tell again.
   if (!eof && !conn->recheck && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
     char probe;
-    eof = ::recv(conn->fd.get(), &probe, 1, MSG_PEEK) == 0;
+    const ssize_t n = ::recv(conn->fd.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+      eof = true;
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      spdlog::debug("Connection from {} reset: {}", conn->peer.remote_addr, std::strerror(errno));
+      close_connection(conn);
+      return;
+    }
   }
   if (eof) conn->peer_closed = true;
   process(conn, eof);
@@ -457,8 +531,10 @@ void EventLoop::process(Connection* conn, bool eof) {
           // The header deadline counts from the first byte of the head (gunicorn's is per
           // read; a per-request bound is what stops slowloris).
           conn->state = ConnState::ReadingHead;
-          conn->deadline = Clock::now() + seconds_to_ms(settings_.header_timeout);
+          conn->request_started = Clock::now();
+          conn->deadline = conn->request_started + seconds_to_ms(settings_.header_timeout);
         }
+        if (conn->proxy && !take_proxy_header(conn, eof)) return;
         auto status = conn->parser.parse(conn->buf.view(), conn->request);
         if (status == http::ParseStatus::Error) {
           reject(conn, conn->parser.error().status, conn->parser.error().reason);
@@ -481,7 +557,7 @@ void EventLoop::process(Connection* conn, bool eof) {
           std::uint64_t want = conn->request.content_length - conn->body.size();
           used = static_cast<std::size_t>(std::min<std::uint64_t>(want, avail.size()));
           if (used > 0 && !conn->body.append(avail.substr(0, used))) {
-            reject(conn, 500, "cannot store the request body");
+            body_store_failed(conn);
             return;
           }
           done = conn->body.size() == conn->request.content_length;
@@ -489,9 +565,11 @@ void EventLoop::process(Connection* conn, bool eof) {
           auto r = conn->chunked.feed(avail, conn->body);
           used = r.consumed;
           if (r.status == http::ChunkedDecoder::Status::Error) {
-            reject(conn, conn->chunked.error_status(), conn->chunked.error_reason());
+            if (conn->body.last_error() != 0) body_store_failed(conn);
+            else reject(conn, conn->chunked.error_status(), conn->chunked.error_reason());
             return;
           }
+          if (!charge_growth(conn)) return;
           done = r.status == http::ChunkedDecoder::Status::Done;
         }
         // Body bytes now live in conn->body: drop them from buf so a large upload is not
@@ -517,16 +595,56 @@ void EventLoop::process(Connection* conn, bool eof) {
   }
 }
 
+bool EventLoop::take_proxy_header(Connection* conn, bool eof) {
+  const http::ProxyResult result = conn->proxy->feed(conn->buf.view());
+  switch (result.status) {
+    case http::ProxyStatus::Incomplete:
+      if (eof) close_connection(conn);
+      else arm(conn);
+      return false;
+    case http::ProxyStatus::Absent:  // plain HTTP: a PROXY header is accepted, not required
+      conn->proxy.reset();
+      return true;
+    case http::ProxyStatus::Done: {
+      // REMOTE_ADDR/REMOTE_PORT and the access log's %(h)s are the client's, as the proxy saw it.
+      const http::ProxyHeader& header = conn->proxy->header();
+      if (!header.use_real_peer) {
+        conn->peer.remote_addr = header.source_addr;
+        conn->peer.remote_port = header.source_port;
+      }
+      conn->buf.erase(0, result.consumed);
+      conn->proxy.reset();
+      return true;
+    }
+    case http::ProxyStatus::Forbidden:
+      // gunicorn's ForbiddenProxyRequest: the peer is not in --proxy-allow-from.
+      spdlog::debug("PROXY header from {} refused: not in --proxy-allow-from", conn->peer.remote_addr);
+      conn->proxy.reset();
+      reject(conn, 403, "PROXY header from a peer not allowed to send one");
+      return false;
+    case http::ProxyStatus::Error:
+      spdlog::debug("Invalid PROXY header from {}: {}", conn->peer.remote_addr, conn->proxy->error());
+      conn->proxy.reset();
+      reject(conn, 400, "invalid PROXY header");
+      return false;
+  }
+  return false;
+}
+
 bool EventLoop::start_body(Connection& conn) {
   auto& req = conn.request;
   conn.body.clear();
+  conn.charge.release();
   if (req.framing == http::BodyFraming::None ||
       (req.framing == http::BodyFraming::ContentLength && req.content_length == 0)) {
     dispatch(&conn);
     return false;  // dispatched: the loop must not touch it any more
   }
   if (req.framing == http::BodyFraming::Chunked) conn.chunked.reset();
-  if (req.framing == http::BodyFraming::ContentLength) conn.body.expect(req.content_length);
+  if (req.framing == http::BodyFraming::ContentLength) {
+    if (!charge_known_length(conn)) return false;  // rejected
+    if (conn.body.in_memory()) conn.body.expect(req.content_length);
+  }
   conn.state = ConnState::ReadingBody;
   conn.deadline = Clock::now() + seconds_to_ms(settings_.body_timeout);
   const std::size_t buffered = conn.buf.size() - req.head_length;
@@ -539,6 +657,65 @@ bool EventLoop::start_body(Connection& conn) {
     conn.continue_sent = true;
   }
   return true;
+}
+
+bool EventLoop::charge_known_length(Connection& conn) {
+  // Charged in full now, so a body past the budget is refused before 100-continue asks
+  // the client to send it. A body up to the body's memory limit stays in memory; a longer
+  // one spills past that limit. When memory is spent the body goes to disk from its
+  // first byte.
+  const std::uint64_t length = conn.request.content_length;
+  const std::uint64_t in_memory = conn.body.memory_limit();
+  if (length <= in_memory ? conn.charge.set(length, 0) : conn.charge.set(in_memory, length)) return true;
+  if (length > body_budget_.disk_cap()) {
+    reject(&conn, 413, "body larger than --max-body-disk");
+    return false;
+  }
+  if (!conn.charge.set(0, length)) {
+    // Other uploads hold the budget now: a later retry can succeed (RFC 9110 §15.6.4).
+    spdlog::warn("Request body of {} bytes from {} refused with 503: this worker's bodies already hold "
+                 "{} of --max-body-disk {} bytes", length, conn.peer.remote_addr, body_budget_.disk_in_use(),
+                 body_budget_.disk_cap());
+    reject(&conn, 503, "--max-body-disk in use");
+    return false;
+  }
+  if (!conn.body.spill_now()) {
+    body_store_failed(&conn);
+    return false;
+  }
+  return true;
+}
+
+bool EventLoop::charge_growth(Connection* conn) {
+  // A chunked body's length is known only as it arrives: charged after each read (at most
+  // one read's worth over the cap), moved to disk when memory is spent.
+  auto& body = conn->body;
+  const std::uint64_t size = body.size();
+  if (body.in_memory()) {
+    if (conn->charge.set(size, 0)) return true;
+    if (!body.spill_now()) {
+      body_store_failed(conn);
+      return false;
+    }
+  }
+  if (conn->charge.set(0, size)) return true;
+  const bool alone = size > body_budget_.disk_cap();
+  spdlog::warn("Chunked request body from {} refused with {} after {} bytes: {}", conn->peer.remote_addr,
+               alone ? 413 : 503, size,
+               alone ? "larger than --max-body-disk" : "this worker's bodies fill --max-body-disk");
+  reject(conn, alone ? 413 : 503, "--max-body-disk");
+  return false;
+}
+
+void EventLoop::body_store_failed(Connection* conn) {
+  // Logged with the directory: "a 20 MiB upload gets a 500 with nothing logged" was what
+  // an operator saw of a full 64 MiB /dev/shm.
+  const int error = conn->body.last_error();
+  const bool full = error == ENOSPC || error == EDQUOT;
+  const int status = full ? 507 : 500;
+  spdlog::error("Cannot store a request body from {} in --body-tmp-dir {}: {} ({} bytes received; answered {})",
+                conn->peer.remote_addr, conn->body.spill_dir(), std::strerror(error), conn->body.size(), status);
+  reject(conn, status, "cannot store the request body");
 }
 
 void EventLoop::dispatch(Connection* conn) {
@@ -558,7 +735,6 @@ void EventLoop::dispatch(Connection* conn) {
   // Registered before the pool has it, so a next request sent while this one runs is
   // reported (early_events_). A connection that will close never needs it.
   if (req.keep_alive) arm(conn);
-  if (in_flight_ == 0) last_progress_ = Clock::now();
   ++in_flight_;
   busy_.fetch_add(1, std::memory_order_relaxed);
   run_queue_.push(std::move(owned));
@@ -601,7 +777,9 @@ void EventLoop::reset_for_next(Connection& conn) {
   conn.buf.erase(0, conn.request.head_length);
   conn.request.clear();
   conn.parser.reset();
+  conn.request_started = {};
   bool released = conn.body.clear();
+  conn.charge.release();
   released = conn.buf.shrink_to(kKeepBuffer) || released;
   conn.released_large = released;
   conn.continue_sent = false;
@@ -629,6 +807,10 @@ void EventLoop::serve(Connection& conn) {
   try {
     auto outcome = runner_.handle(conn.request, conn.body, conn.peer, writer);
     conn.keep_alive = outcome.keep_alive;
+    if (writer.timed_out())
+      spdlog::info("Client {} read nothing for {} s: dropped before the end of the response to {} {}",
+                   conn.peer.remote_addr.empty() ? conn.peer.server_name : conn.peer.remote_addr,
+                   send_timeout_.count() / 1000, conn.request.method, conn.request.target);
   } catch (const std::exception& e) {
     spdlog::error("Error handling request: {}", e.what());
     conn.keep_alive = false;
@@ -638,7 +820,6 @@ void EventLoop::serve(Connection& conn) {
 void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
   --in_flight_;
   ++served_;
-  last_progress_ = Clock::now();
   Connection* conn = owned.get();
   owned_.emplace(conn, std::move(owned));
   // An edge reported while the pool had it was not acted on: re-poll the socket at the
@@ -685,6 +866,19 @@ void EventLoop::reject(Connection* conn, int status, std::string_view reason) {
   // Answer once, stop reading, close: nothing buffered behind a bad request is served.
   const std::string response = http::make_error_response(status);
   [[maybe_unused]] auto n = ::send(conn->fd.get(), response.data(), response.size(), MSG_NOSIGNAL);
+  // Its access-log line. Only a complete head's fields are read: while the head is still
+  // arriving, views of an earlier parse may point into a buffer a read has since moved.
+  const auto now = Clock::now();
+  const bool head_complete = conn->request.head_length > 0;
+  const auto started = conn->request_started != Clock::time_point{} ? conn->request_started : now;
+  const std::size_t body_bytes = response.size() - response.find("\r\n\r\n") - 4;
+  http::Request line_only;
+  if (!head_complete) request_line_for_log(conn->buf.view(), line_only);
+  runner_.log_answer_without_app(head_complete ? conn->request : line_only, conn->peer, status, body_bytes,
+                                 std::chrono::duration_cast<std::chrono::microseconds>(now - started));
+  // Nothing of this request will be read: its body and budget go now.
+  conn->body.clear();
+  conn->charge.release();
   begin_linger(conn);
 }
 
@@ -708,17 +902,29 @@ void EventLoop::close_connection(Connection* conn) {
     ++large_released_;
   // Closing the fd removes it from epoll; the map owns and frees the connection.
   owned_.erase(conn);
+  fds_freed();
 }
 
 void EventLoop::tick() {
   const auto now = Clock::now();
   next_tick_ = now + kTick;
-  // The loop never takes the GIL, so a beat alone would not notice a wedged interpreter.
-  // Stay silent when every thread has been busy with no request finishing for --timeout:
-  // a worker that can serve nothing is then replaced (DESIGN "Heartbeat").
-  const bool jammed = settings_.timeout > 0 && in_flight_ >= static_cast<std::size_t>(settings_.threads) &&
-                      now - last_progress_ > std::chrono::seconds(settings_.timeout);
-  if (!jammed) heartbeat_.beat();
+  // --timeout as gunicorn's gthread worker means it: the worker is timed out when its loop
+  // is stuck (then this tick does not run) or its interpreter cannot be entered, the GIL
+  // held by C code, for that long. Long requests and slow downloads are progress: timing a
+  // worker out because all its threads were busy for --timeout killed every response on it.
+  const bool stuck = settings_.timeout > 0 && probe_ != nullptr &&
+                     now - probe_->last_entered() > std::chrono::seconds(settings_.timeout);
+  if (stuck && !interpreter_stuck_)
+    spdlog::critical("The interpreter could not be entered for {} s (the GIL held by C code): "
+                     "the worker stops its heartbeat and will be timed out", settings_.timeout);
+  interpreter_stuck_ = stuck;
+  if (!stuck) heartbeat_.beat();
+  // gunicorn's workers compare their parent pid at every notify: a master killed with -9
+  // must not leave its workers serving (and holding the port) forever.
+  if (!stopping_ && ::getppid() != parent_pid_) {
+    spdlog::info("Parent changed, shutting down: pid {}", ::getpid());
+    begin_graceful_stop("Worker exiting (pid: {})");
+  }
   // Large buffers freed go back to malloc, not to the kernel (glibc keeps them in its
   // arenas; its mmap threshold rises after the first large free). Once a burst of large
   // requests is over (a tick without one), hand the free pages back: PSS per worker after
@@ -730,6 +936,7 @@ void EventLoop::tick() {
   }
   if (large_released_ > 0) trim_pending_ = true;
   large_released_ = 0;
+  if (fds_exhausted_ && now >= fds_retry_at_) fds_freed();
   if (retiring_ && !stopping_ && now >= retire_deadline_) begin_graceful_stop("Worker exiting (pid: {})");
   std::vector<Connection*> expired;
   for (auto& [raw, conn] : owned_) {

@@ -16,7 +16,10 @@ bool SocketWriter::wait_writable() {
   for (;;) {
     int rc = ::poll(&p, 1, static_cast<int>(timeout_.count()));
     if (rc > 0) return (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0 || (p.revents & POLLOUT);
-    if (rc == 0) return false;  // no progress for the whole send timeout
+    if (rc == 0) {  // no progress for the whole send timeout
+      timed_out_ = true;
+      return false;
+    }
     if (errno != EINTR) return false;
   }
 }

@@ -401,4 +401,27 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
   return outcome;
 }
 
+void AppRunner::log_answer_without_app(const http::Request& request, const PeerInfo& peer, int status,
+                                       std::uint64_t body_bytes, std::chrono::microseconds duration) {
+  if (!impl_->request_log.has_value()) return;
+  // Only the loop thread calls this: one scratch for its header list.
+  static thread_local std::vector<log::AccessRecord::Header> headers;
+  headers.clear();
+  for (const auto& field : request.headers) headers.emplace_back(field.name, field.value);
+  log::AccessRecord record;
+  record.remote_addr = peer.remote_addr;
+  const bool have_line = !request.method.empty();
+  record.method = have_line ? request.method : std::string_view("-");
+  record.raw_uri = have_line ? request.target : std::string_view("-");
+  record.path = request.path;
+  record.query = request.query;
+  record.protocol = !have_line ? "-" : request.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  record.status = status;
+  record.response_length = body_bytes;
+  record.request_headers = headers;
+  record.duration = duration;
+  record.start = std::chrono::system_clock::now() - duration;
+  impl_->request_log->log(record);
+}
+
 }  // namespace gthreadd::wsgi

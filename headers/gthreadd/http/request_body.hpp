@@ -35,6 +35,13 @@ class RequestBody {
   std::size_t read(std::uint64_t offset, char* dst, std::size_t n) const;
 
   [[nodiscard]] bool in_memory() const noexcept { return !file_.valid(); }
+  // Moves what is held so far to the spill file now and keeps appending there (the worker's
+  // memory budget for bodies is spent). False when the file cannot be made or written.
+  bool spill_now() { return file_.valid() || spill(); }
+  // errno of the last failed spill or append (ENOSPC, EDQUOT, EACCES...), 0 if none.
+  [[nodiscard]] int last_error() const noexcept { return last_error_; }
+  [[nodiscard]] const std::string& spill_dir() const noexcept { return spill_dir_; }
+  [[nodiscard]] std::size_t memory_limit() const noexcept { return memory_limit_; }
   // When in memory: the bytes from `offset` to the end of the piece holding it (empty
   // past the end, when spilled, or when that piece was handed over). Lets wsgi.input
   // copy or scan without going through read().
@@ -92,6 +99,7 @@ class RequestBody {
   std::uint64_t size_ = 0;
   int idle_clears_ = 0;     // clears since a large capacity was last needed
   bool released_ = false;   // release_piece() since the last clear()
+  int last_error_ = 0;
 };
 
 }  // namespace gthreadd::http

@@ -3,14 +3,17 @@
 // reads and parses, or the single pool task that runs its request (moved as a unique_ptr).
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "gthreadd/core/byte_buffer.hpp"
 #include "gthreadd/core/unique_fd.hpp"
 #include "gthreadd/http/chunked_decoder.hpp"
+#include "gthreadd/http/proxy_header.hpp"
 #include "gthreadd/http/request.hpp"
 #include "gthreadd/http/request_body.hpp"
 #include "gthreadd/http/request_parser.hpp"
+#include "gthreadd/worker/body_budget.hpp"
 #include "gthreadd/wsgi/peer_info.hpp"
 
 namespace gthreadd::worker {
@@ -26,8 +29,8 @@ enum class ConnState {
 };
 
 struct Connection {
-  Connection(core::UniqueFd f, const http::ParseLimits& limits, std::string spill_dir)
-      : fd(std::move(f)), parser(limits), body(std::move(spill_dir)), chunked(limits.body) {}
+  Connection(core::UniqueFd f, const http::ParseLimits& limits, std::string spill_dir, BodyBudget* budget)
+      : fd(std::move(f)), parser(limits), body(std::move(spill_dir)), chunked(limits.body), charge(budget) {}
 
   core::UniqueFd fd;
   wsgi::PeerInfo peer;
@@ -38,6 +41,11 @@ struct Connection {
   http::Request request;
   http::RequestBody body;
   http::ChunkedDecoder chunked;
+  BodyCharge charge;              // this body's share of the worker's BodyBudget
+  // --proxy-protocol: engaged from accept until the connection's first bytes said whether
+  // a PROXY header is there; never again on this connection (it precedes the first request).
+  std::optional<http::ProxyHeaderParser> proxy;
+  Clock::time_point request_started{};  // first byte of the current request's head
   ConnState state = ConnState::Idle;
   Clock::time_point deadline{};   // meaning depends on state
   bool continue_sent = false;

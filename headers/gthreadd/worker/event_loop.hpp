@@ -15,14 +15,17 @@
 #include <vector>
 
 #include "gthreadd/config/settings.hpp"
+#include "gthreadd/core/address_matcher.hpp"
 #include "gthreadd/core/unique_fd.hpp"
 #include "gthreadd/net/listener.hpp"
+#include "gthreadd/worker/body_budget.hpp"
 #include "gthreadd/worker/connection.hpp"
 #include "gthreadd/worker/file_watcher.hpp"
 #include "gthreadd/worker/heartbeat.hpp"
 #include "gthreadd/worker/return_queue.hpp"
 #include "gthreadd/worker/run_queue.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
+#include "gthreadd/wsgi/interpreter_probe.hpp"
 
 namespace gthreadd::worker {
 
@@ -30,7 +33,8 @@ class EventLoop {
  public:
   EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
             wsgi::AppRunner& runner, const Heartbeat& heartbeat, tbb::task_arena& arena,
-            int signal_fd, FileWatcher* watcher = nullptr);
+            int signal_fd, FileWatcher* watcher = nullptr,
+            const wsgi::InterpreterProbe* probe = nullptr);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -46,11 +50,17 @@ class EventLoop {
   void accept_from(std::size_t listener_index);
   void check_overflow();
   void add_connection(core::UniqueFd fd, std::size_t listener_index);
+  void out_of_fds(int error);  // accept failed for want of fds: pause accepting
+  void fds_freed();            // a connection closed (or kFdRetry passed): resume
   void on_readable(Connection* conn, std::uint32_t events);
   bool read_available(Connection& conn, bool& eof);
   bool read_body_direct(Connection& conn, bool& eof);
   void process(Connection* conn, bool eof);
+  bool take_proxy_header(Connection* conn, bool eof);  // false: not ready, or rejected
   bool start_body(Connection& conn);
+  bool charge_known_length(Connection& conn);  // false: rejected
+  bool charge_growth(Connection* conn);        // chunked bodies, as they grow; false: rejected
+  void body_store_failed(Connection* conn);
   void dispatch(Connection* conn);
   void start_pool_tasks();
   void serve(Connection& conn);  // on a pool thread
@@ -77,6 +87,10 @@ class EventLoop {
   tbb::task_arena& arena_;
   http::ParseLimits limits_;
   std::string spill_dir_;
+  BodyBudget body_budget_;
+  http::ProxyMode proxy_mode_;
+  core::AddressMatcher proxy_allow_;      // --proxy-allow-from
+  core::AddressMatcher forwarded_allow_;  // --forwarded-allow-ips (forwarder_headers)
 
   core::UniqueFd epoll_;
   int signal_fd_;
@@ -90,6 +104,10 @@ class EventLoop {
   EpollTag returns_tag_{Tag::Returns, 0};
   EpollTag reload_tag_{Tag::Reload, 0};
   FileWatcher* watcher_;
+  // --timeout: the heartbeat stops while this says the interpreter cannot be entered.
+  const wsgi::InterpreterProbe* probe_;
+  bool interpreter_stuck_ = false;  // logged once per episode
+  pid_t parent_pid_;                // the master; a change means it died (kill -9)
   std::unordered_map<Connection*, std::unique_ptr<Connection>> owned_;  // loop-owned
   std::vector<std::unique_ptr<Connection>> returned_scratch_;
   // Edges reported for connections a pool task owned at the time: the socket is re-polled
@@ -101,6 +119,9 @@ class EventLoop {
   std::uint64_t served_ = 0;
   std::uint64_t max_requests_ = 0;  // 0 = unlimited (with jitter applied)
   bool listening_ = false;
+  bool fds_exhausted_ = false;       // accept hit EMFILE/ENFILE: not accepting
+  Clock::time_point fds_retry_at_{};
+  bool fd_episode_ = false;          // the error was logged; ends at the next accept
   bool stopping_ = false;
   // Read by pool threads: while false, a kept-alive connection may go back quietly.
   std::atomic<bool> quiet_returns_{true};
@@ -109,7 +130,6 @@ class EventLoop {
   std::atomic<std::size_t> busy_{0};
   bool retiring_ = false;           // --max-requests reached; successor requested
   Clock::time_point retire_deadline_{};
-  Clock::time_point last_progress_{};  // last time a request finished (or work began)
   bool quick_exit_ = false;
   std::size_t large_released_ = 0;  // large buffers freed since the last tick
   bool trim_pending_ = false;       // malloc_trim once the large requests stop

@@ -14,11 +14,15 @@ class SocketWriter final : public wsgi::ResponseWriter {
   bool send(std::span<const iovec> iov) override;
   bool send_file(int fd, off_t offset, std::size_t count) override;
   ssize_t send_nowait(std::span<const iovec> iov) override;
+  // A send failed because the client read nothing for the whole send timeout (not because
+  // it went away): the connection is dropped and the worker logs it at info.
+  [[nodiscard]] bool timed_out() const noexcept { return timed_out_; }
 
  private:
   bool wait_writable();
   int fd_;
   std::chrono::milliseconds timeout_;
+  bool timed_out_ = false;
 };
 
 }  // namespace gthreadd::worker

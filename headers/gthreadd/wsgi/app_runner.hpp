@@ -2,6 +2,8 @@
 // Runs one request through the WSGI app (PEP 3333) on a pool thread: takes the GIL once,
 // builds environ from the per-worker template, calls the app, validates what it returns,
 // frames and writes the response, calls result.close(), releases the GIL.
+#include <chrono>
+#include <cstdint>
 #include <memory>
 
 #include "gthreadd/config/settings.hpp"
@@ -33,6 +35,13 @@ class AppRunner {
   // `request.keep_alive` is the client's wish; the outcome may say close anyway.
   RequestOutcome handle(const http::Request& request, http::RequestBody& body,
                         const PeerInfo& peer, ResponseWriter& writer);
+
+  // The access-log line (and StatsD request metrics) of an answer the worker gave without
+  // the app: a rejected request, a deadline, a full body budget. gunicorn's handle_error
+  // logs one for a request it could parse; here every answered request gets one, with
+  // "-" for what was never received. On the event loop thread, without the GIL.
+  void log_answer_without_app(const http::Request& request, const PeerInfo& peer, int status,
+                              std::uint64_t body_bytes, std::chrono::microseconds duration);
 
  private:
   struct Impl;
