@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gthreadd/config/value_parsers.hpp"
+#include "gthreadd/core/address_matcher.hpp"
 
 namespace gthreadd::config {
 namespace {
@@ -108,6 +109,21 @@ SettingSpec comma_list(std::string_view name, std::string_view flags, std::strin
   return make(name, flags, help, Kind::Value,
           [=](Settings& s, std::string_view value) -> std::string {
             s.*field = split_list(value);
+            return {};
+          },
+          [=](const Settings& s) { return py_list(s.*field); });
+}
+
+// forwarded_allow_ips, proxy_allow_ips: '*', IP addresses and CIDR ranges, each checked
+// at start-up (gunicorn refuses a bad entry too) so a typo cannot silently trust nobody.
+SettingSpec address_list(std::string_view name, std::string_view flags, std::string_view help,
+                         std::vector<std::string> Settings::*field) {
+  return make(name, flags, help, Kind::Value,
+          [=](Settings& s, std::string_view value) -> std::string {
+            auto items = split_list(value);
+            for (const auto& item : items)
+              if (auto error = core::AddressMatcher::check_entry(item); !error.empty()) return error;
+            s.*field = std::move(items);
             return {};
           },
           [=](const Settings& s) { return py_list(s.*field); });
@@ -375,7 +391,7 @@ std::vector<SettingSpec> build_table() {
   t.push_back(comma_list("forwarder_headers", "--forwarder-headers",
                          "headers with '_' that trusted forwarders may set (default SCRIPT_NAME,PATH_INFO)",
                          &Settings::forwarder_headers));
-  t.push_back(comma_list("forwarded_allow_ips", "--forwarded-allow-ips",
+  t.push_back(address_list("forwarded_allow_ips", "--forwarded-allow-ips",
                          "front-end IPs trusted for X-Forwarded-* headers (comma list, * = all)",
                          &Settings::forwarded_allow_ips));
   t.push_back(make("secure_scheme_headers", "", "headers that mark a request as https: HEADER=VALUE, ...", Kind::Value,
@@ -383,7 +399,7 @@ std::vector<SettingSpec> build_table() {
   t.push_back(one_of("proxy_protocol", "--proxy-protocol",
                      "expect a PROXY protocol header: off, v1, v2 or auto (the bare flag means auto)",
                      &Settings::proxy_protocol, {"off", "v1", "v2", "auto"}));
-  t.push_back(comma_list("proxy_allow_ips", "--proxy-allow-from", "IPs allowed to send PROXY headers (comma list, * = all)",
+  t.push_back(address_list("proxy_allow_ips", "--proxy-allow-from", "IPs allowed to send PROXY headers (comma list, * = all)",
                          &Settings::proxy_allow_ips));
   t.push_back(boolean("sendfile", "--no-sendfile", "do not use sendfile()", &Settings::sendfile, Kind::NegatedFlag));
   // --- process ---
