@@ -247,6 +247,9 @@ def test_forwarded_headers_are_judged_by_the_proxied_client(proxy_server):
     assert env["wsgi.url_scheme"] == "http"
     assert env["SCRIPT_NAME"] == ""
     assert env["PATH_INFO"] == "/app/x"
+    # The parser judges the same client: its SCRIPT_NAME field is dropped (header_map drop),
+    # not passed on as HTTP_SCRIPT_NAME.
+    assert "HTTP_SCRIPT_NAME" not in env
     # A LOCAL header leaves the trusted proxy itself as the peer.
     r = exchange(server, v2(0x0, 0x00, b"") + get("/app/x", [("X-Forwarded-Proto", "https")]))
     assert r.json()["wsgi.url_scheme"] == "https"
