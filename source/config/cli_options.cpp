@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <iostream>
 
@@ -16,6 +17,23 @@ struct Bound {
   CLI::Option* option;
   std::vector<std::string> values;
 };
+
+// gunicorn 24.1's --proxy-protocol takes an optional value (argparse nargs='?', const
+// 'auto'). CLI11 (and argparse) would take whatever follows, the APP_URI included, so a bare
+// flag becomes --proxy-protocol=auto unless the next word is one of its values, or looks
+// like a version ("v3"), which is then refused with the accepted values.
+void expand_bare_proxy_protocol(std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    if (args[i] != "--proxy-protocol") continue;
+    std::string next = i + 1 < args.size() ? args[i + 1] : "";
+    std::transform(next.begin(), next.end(), next.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool version = next.size() > 1 && next[0] == 'v' &&
+                         std::all_of(next.begin() + 1, next.end(), [](unsigned char c) { return std::isdigit(c); });
+    if (next != "off" && next != "auto" && !version) args[i] = "--proxy-protocol=auto";
+  }
+}
 
 }  // namespace
 
@@ -48,6 +66,7 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
     }
   }
 
+  expand_bare_proxy_protocol(args);
   std::reverse(args.begin(), args.end());  // CLI11's vector overload expects them reversed
   try {
     app.parse(args);

@@ -51,6 +51,78 @@ CliValues environment_arguments() {
   return {};
 }
 
+// gunicorn's message.py clamps these rather than refusing to start (MAX_REQUEST_LINE 8190,
+// MAX_HEADERS 32768); configs carrying 8200 or 16384 are common. The warning is logged once,
+// to the error log, by the master.
+void clamp_limits(Settings& s) {
+  struct Limit {
+    int Settings::*field;
+    const char* flag;
+    int max;
+  };
+  for (const Limit& limit : {Limit{&Settings::limit_request_line, "--limit-request-line", 8190},
+                             Limit{&Settings::limit_request_fields, "--limit-request-fields", 32768}}) {
+    if (s.*limit.field <= limit.max) continue;
+    s.config_warnings.push_back(std::string(limit.flag) + " " + std::to_string(s.*limit.field) +
+                                " is above the maximum; using " + std::to_string(limit.max) +
+                                " (gunicorn clamps it the same way)");
+    s.*limit.field = limit.max;
+  }
+}
+
+// Every source in precedence order, into outcome.settings.
+void read_sources(ParseOutcome& outcome, const CliValues& command_line, const CliValues& from_env) {
+  std::string config_file = !command_line.config_file.empty() ? command_line.config_file
+                                                               : from_env.config_file;
+  if (config_file.empty() && std::filesystem::is_regular_file("gthreadd.ini")) {
+    config_file = "gthreadd.ini";
+  }
+  // gunicorn reads ./gunicorn.conf.py when no -c is given.
+  if (config_file.empty() && python_reader() && std::filesystem::is_regular_file("gunicorn.conf.py")) {
+    config_file = "gunicorn.conf.py";
+  }
+
+  Settings& s = outcome.settings;
+  s = defaults();
+  if (!config_file.empty()) {
+    // gunicorn's get_config_from_filename: "Error: 'x.py' doesn't exist", exit status 1.
+    if (std::error_code ec; !std::filesystem::exists(config_file, ec)) {
+      throw ConfigError("'" + config_file + "' doesn't exist", 1);
+    }
+    if (is_python_config(config_file)) {
+      if (!python_reader()) {
+        throw ConfigError(config_file + ": .py config files need the embedded interpreter; use an INI "
+                          "file with a [gthreadd] section");
+      }
+      apply_assignments(s, python_reader()(config_file));
+    } else {
+      apply_ini_file(s, config_file);
+    }
+  }
+  apply_assignments(s, from_env.assignments);
+  apply_assignments(s, command_line.assignments);
+  s.config_file = config_file;
+
+  add_default_bind(s);
+  clamp_limits(s);
+  if (s.print_config) s.check_config = true;  // gunicorn: --print-config implies a check
+  if (s.app_uri_text.empty() && !s.print_config) {
+    throw ConfigError("no APP_URI given: usage: gthreadd [OPTIONS] APP_URI "
+                      "(or set wsgi_app in the config file)");
+  }
+}
+
+// The error log as far as the sources were read: the command line over the environment
+// over what the config file had set when it failed.
+std::string errorlog_hint(const CliValues& command_line, const CliValues& from_env, const Settings& partial) {
+  for (const CliValues* source : {&command_line, &from_env}) {
+    for (auto a = source->assignments.rbegin(); a != source->assignments.rend(); ++a) {
+      if (a->spec->name == "errorlog") return a->value;
+    }
+  }
+  return partial.errorlog;
+}
+
 }  // namespace
 
 void set_python_config_reader(PythonConfigReader reader) { python_reader() = std::move(reader); }
@@ -68,39 +140,11 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
     return outcome;
   }
   CliValues from_env = environment_arguments();
-
-  std::string config_file = !command_line.config_file.empty() ? command_line.config_file
-                                                               : from_env.config_file;
-  if (config_file.empty() && std::filesystem::is_regular_file("gthreadd.ini")) {
-    config_file = "gthreadd.ini";
-  }
-  // gunicorn reads ./gunicorn.conf.py when no -c is given.
-  if (config_file.empty() && python_reader() && std::filesystem::is_regular_file("gunicorn.conf.py")) {
-    config_file = "gunicorn.conf.py";
-  }
-
-  Settings& s = outcome.settings;
-  s = defaults();
-  if (!config_file.empty()) {
-    if (is_python_config(config_file)) {
-      if (!python_reader()) {
-        throw ConfigError(config_file + ": .py config files need the embedded interpreter; use an INI "
-                          "file with a [gthreadd] section");
-      }
-      apply_assignments(s, python_reader()(config_file));
-    } else {
-      apply_ini_file(s, config_file);
-    }
-  }
-  apply_assignments(s, from_env.assignments);
-  apply_assignments(s, command_line.assignments);
-  s.config_file = config_file;
-
-  add_default_bind(s);
-  if (s.print_config) s.check_config = true;  // gunicorn: --print-config implies a check
-  if (s.app_uri_text.empty() && !s.print_config) {
-    throw ConfigError("no APP_URI given: usage: gthreadd [OPTIONS] APP_URI "
-                      "(or set wsgi_app in the config file)");
+  try {
+    read_sources(outcome, command_line, from_env);
+  } catch (ConfigError& e) {
+    e.errorlog = errorlog_hint(command_line, from_env, outcome.settings);
+    throw;
   }
   return outcome;
 }

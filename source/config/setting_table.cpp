@@ -171,6 +171,40 @@ SettingSpec refused(std::string_view name, std::string_view flags, Kind kind, st
   return spec;
 }
 
+// A gunicorn setting gthreadd cannot honour yet, refused unless its value is gunicorn's
+// default (or empty, i.e. unset): a config that spells out the default asks for nothing
+// gthreadd lacks, and refusing it would only break a working gunicorn.conf.py. `defaults`
+// are compared case-insensitively.
+SettingSpec refused_unless_default(std::string_view name, std::string_view flags, Kind kind, std::string why,
+                                   std::vector<std::string> defaults) {
+  SettingSpec spec = refused(name, flags, kind, why);
+  spec.apply = [=](Settings&, std::string_view value) -> std::string {
+    std::string word(trim(value));
+    std::transform(word.begin(), word.end(), word.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (word.empty() || std::find(defaults.begin(), defaults.end(), word) != defaults.end()) return {};
+    return why;
+  };
+  return spec;
+}
+
+// gunicorn 24.1's --proxy-protocol off|v1|v2|auto; gunicorn up to 23 had a boolean, so a
+// config file's True means auto (detect either version) and False means off.
+std::string apply_proxy_protocol(Settings& s, std::string_view value) {
+  std::string word(trim(value));
+  std::transform(word.begin(), word.end(), word.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (word == "off" || word == "v1" || word == "v2" || word == "auto") {
+    s.proxy_protocol = word;
+    return {};
+  }
+  if (auto flag = parse_boolean(word)) {
+    s.proxy_protocol = *flag ? "auto" : "off";
+    return {};
+  }
+  return quoted(value) + " is not one of: off, v1, v2, auto (or a boolean: true = auto, false = off)";
+}
+
 // gunicorn's worker classes: gthread is what gthreadd is; sync is served by the same
 // threaded worker (one thread by default behaves like sync). Everything else is refused.
 std::string apply_worker_class(Settings& s, std::string_view value) {
@@ -361,10 +395,14 @@ std::vector<SettingSpec> build_table() {
                         "request-body bytes one worker spills to disk; past it: 503, or 413 for one larger body (K/M/G)",
                         &Settings::max_body_disk));
   // --- HTTP limits and proxies ---
-  t.push_back(integer("limit_request_line", "--limit-request-line", "longest request line in bytes (0 = 8190)",
-                      &Settings::limit_request_line, 0, 8190));
-  t.push_back(integer("limit_request_fields", "--limit-request-fields", "most header fields (0 = 32768)",
-                      &Settings::limit_request_fields, 0, 32768));
+  // Larger values are clamped with a warning after every source is applied (clamp_limits in
+  // command_line.cpp), as gunicorn clamps them: configs with 8200 or 16384 start under gunicorn.
+  t.push_back(integer("limit_request_line", "--limit-request-line",
+                      "longest request line in bytes (0 or more than 8190 = 8190)", &Settings::limit_request_line,
+                      0, kMaxInt));
+  t.push_back(integer("limit_request_fields", "--limit-request-fields",
+                      "most header fields (0 or more than 32768 = 32768)", &Settings::limit_request_fields, 0,
+                      kMaxInt));
   // gunicorn spells this flag with an underscore; both are accepted so a swapped-in command line works.
   t.push_back(integer("limit_request_field_size", "--limit-request-field-size,--limit-request-field_size",
                       "longest header field in bytes (0 = no limit beyond the maximum)",
@@ -396,11 +434,32 @@ std::vector<SettingSpec> build_table() {
                          &Settings::forwarded_allow_ips));
   t.push_back(make("secure_scheme_headers", "", "headers that mark a request as https: HEADER=VALUE, ...", Kind::Value,
                apply_scheme_headers, show_scheme_headers));
-  t.push_back(one_of("proxy_protocol", "--proxy-protocol",
-                     "expect a PROXY protocol header: off, v1, v2 or auto (the bare flag means auto)",
-                     &Settings::proxy_protocol, {"off", "v1", "v2", "auto"}));
+  t.push_back(make("proxy_protocol", "--proxy-protocol",
+                   "expect a PROXY protocol header: off, v1, v2 or auto (the bare flag means auto)", Kind::Value,
+                   apply_proxy_protocol, [](const Settings& s) { return s.proxy_protocol; }));
   t.push_back(address_list("proxy_allow_ips", "--proxy-allow-from", "IPs allowed to send PROXY headers (comma list, * = all)",
                          &Settings::proxy_allow_ips));
+  // --- TLS: gunicorn's SSL section (20-26). Until gthreadd terminates TLS itself, a config
+  // that asks for it must not start and serve plain HTTP on the port meant for HTTPS. ---
+  {
+    const std::string why = "TLS is not supported yet: gthreadd serves plain HTTP only; terminate TLS in a proxy "
+                            "in front of it (nginx, haproxy) or remove the setting";
+    t.push_back(refused_unless_default("certfile", "--certfile", Kind::Value, why, {}));
+    t.push_back(refused_unless_default("keyfile", "--keyfile", Kind::Value, why, {}));
+    t.push_back(refused_unless_default("ca_certs", "--ca-certs", Kind::Value, why, {}));
+    t.push_back(refused_unless_default("ciphers", "--ciphers", Kind::Value, why, {}));
+    t.push_back(refused("ssl_context", "", Kind::Value, why));  // a server hook (gunicorn 21)
+    // gunicorn's defaults: ssl.PROTOCOL_TLS (2, "TLS", "SSLv23"), CERT_NONE (0), suppress
+    // ragged EOFs on, handshake on connect off; ssl_version is ignored since gunicorn 21.
+    t.push_back(refused_unless_default("ssl_version", "--ssl-version", Kind::Value, why,
+                                       {"2", "tls", "sslv23", "protocol_tls", "_sslmethod.protocol_tls"}));
+    t.push_back(refused_unless_default("cert_reqs", "--cert-reqs", Kind::Value, why,
+                                       {"0", "cert_none", "verifymode.cert_none"}));
+    t.push_back(refused_unless_default("suppress_ragged_eofs", "--suppress-ragged-eofs", Kind::Flag, why,
+                                       {"true", "yes", "on", "1"}));
+    t.push_back(refused_unless_default("do_handshake_on_connect", "--do-handshake-on-connect", Kind::Flag, why,
+                                       {"false", "no", "off", "0"}));
+  }
   t.push_back(boolean("sendfile", "--no-sendfile", "do not use sendfile()", &Settings::sendfile, Kind::NegatedFlag));
   // --- process ---
   t.push_back(boolean("daemon", "-D,--daemon", "detach from the terminal", &Settings::daemon));
@@ -441,6 +500,18 @@ std::vector<SettingSpec> build_table() {
                apply_statsd_host, [](const Settings& s) { return py_string(s.statsd_host); }));
   t.push_back(text("statsd_prefix", "--statsd-prefix", "prefix for StatsD metric names", &Settings::statsd_prefix));
   t.push_back(text("dogstatsd_tags", "--dogstatsd-tags", "comma list of DogStatsD tags", &Settings::dogstatsd_tags));
+  // gunicorn's Python logging configuration: gthreadd's logging is spdlog, configured by the
+  // settings above. Refused in every config format (issue 10), except gunicorn's defaults.
+  {
+    const std::string why = "gthreadd's logging is configured by its own settings (errorlog, loglevel, accesslog, "
+                            "access_log_format, syslog*, statsd*); Python logging configuration is not supported "
+                            "yet; remove the setting";
+    t.push_back(refused_unless_default("logconfig", "--log-config", Kind::Value, why, {}));
+    t.push_back(refused_unless_default("logconfig_dict", "", Kind::Value, why, {"{}"}));
+    t.push_back(refused_unless_default("logconfig_json", "--log-config-json", Kind::Value, why, {}));
+    t.push_back(refused_unless_default("logger_class", "--logger-class", Kind::Value, why,
+                                       {"gunicorn.glogging.logger", "simple", "gunicorn.instrument.statsd.statsd"}));
+  }
   // --- gthreadd extensions ---
   t.push_back(make("cpu_affinity", "--cpu-affinity", "pin worker N to the Nth CPU of this comma list", Kind::Value,
                apply_cpu_affinity, show_cpu_affinity));

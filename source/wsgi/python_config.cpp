@@ -69,7 +69,10 @@ std::vector<config::Assignment> read(const std::string& path) {
   for (auto item : names) {
     const std::string name = py::str(item.first).cast<std::string>();
     const py::handle value = item.second;
-    if (name.starts_with("_") || PyModule_Check(value.ptr()) || PyType_Check(value.ptr())) continue;
+    if (name.starts_with("_")) continue;
+    // Imports (modules, classes) are not settings, unless named like one: `logger_class =
+    // MyLogger` must reach the table (and be refused), not vanish as an import.
+    if ((PyModule_Check(value.ptr()) || PyType_Check(value.ptr())) && !config::find_setting(name)) continue;
     const std::string origin = path + ": " + name;
     if (auto hook = hook_by_name(name)) {
       if (!PyCallable_Check(value.ptr()))

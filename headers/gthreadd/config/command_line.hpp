@@ -12,8 +12,14 @@
 namespace gthreadd::config {
 
 // A bad value or unknown option; what() names the setting and the accepted form.
+// exit_status: what main exits with (2 by default; 1 where gunicorn exits 1, e.g. a -c file
+// that does not exist).
 struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(const std::string& what, int status = 2) : std::runtime_error(what), exit_status(status) {}
+  int exit_status;
+  // The error log the sources named before the error (parse_settings fills it), so a refusal
+  // also reaches the file an operator reads, not only stderr. Empty or "-": stderr only.
+  std::string errorlog;
 };
 
 struct ParseOutcome {

@@ -96,6 +96,10 @@ struct Settings {
 
   // --- gthreadd extensions ---
   std::vector<int> cpu_affinity;        // --cpu-affinity: pin worker N to a CPU from the list
+
+  // Not a setting: what parse_settings adjusted (a limit clamped, as gunicorn clamps it),
+  // logged once by the master when the error log is open.
+  std::vector<std::string> config_warnings;
 };
 
 }  // namespace gthreadd::config

@@ -145,8 +145,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{{"-k", "gevent", "app"}, {"gevent", "only the gthread worker"}},
         BadLine{{"-k", "uvicorn.workers.UvicornWorker", "app"}, {"only the gthread worker"}},
         BadLine{{"-b", "::1:80", "app"}, {"--bind", "brackets"}},
-        BadLine{{"--limit-request-line", "8191", "app"}, {"limit_request_line", "from 0 to 8190"}},
-        BadLine{{"--limit-request-fields", "32769", "app"}, {"from 0 to 32768"}},
+        BadLine{{"--limit-request-line", "-1", "app"}, {"limit_request_line", "integer >= 0"}},
+        BadLine{{"--limit-request-fields", "many", "app"}, {"limit_request_fields"}},
+        // TLS (issue 10): refused by name, never "unexpected APP_URI", never plain HTTP.
+        BadLine{{"--certfile", "cert.pem", "app"}, {"--certfile", "certfile", "TLS is not supported"}},
+        BadLine{{"--keyfile", "key.pem", "app"}, {"keyfile", "TLS is not supported"}},
+        BadLine{{"--ca-certs", "ca.pem", "app"}, {"ca_certs", "TLS"}},
+        BadLine{{"--ciphers", "ECDHE+AESGCM", "app"}, {"ciphers", "TLS"}},
+        BadLine{{"--ssl-version", "TLSv1_2", "app"}, {"ssl_version", "TLS"}},
+        BadLine{{"--cert-reqs", "2", "app"}, {"cert_reqs", "TLS"}},
+        BadLine{{"--do-handshake-on-connect", "app"}, {"do_handshake_on_connect", "TLS"}},
+        // gunicorn's Python logging configuration: one refusal in every format.
+        BadLine{{"--log-config", "logging.conf", "app"}, {"logconfig", "configured by its own settings"}},
+        BadLine{{"--log-config-json", "logging.json", "app"}, {"logconfig_json", "not supported yet"}},
+        BadLine{{"--logger-class", "myapp.logs.JsonLogger", "app"}, {"logger_class", "configured by its own settings"}},
+        BadLine{{"--proxy-protocol", "v3", "app"}, {"proxy_protocol", "'v3' is not one of: off, v1, v2, auto"}},
         BadLine{{"--log-level", "verbose", "app"}, {"loglevel", "debug, info, warning, error, critical"}},
         BadLine{{"-m", "0999", "app"}, {"umask"}},
         BadLine{{"-e", "NOEQUALS", "app"}, {"KEY=VALUE"}},
@@ -156,8 +169,138 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{{"--statsd-host", "nohost", "app"}, {"HOST:PORT"}},
         BadLine{{"--log-syslog-to", "syslog.example:514", "app"}, {"udp://"}},
         BadLine{{"app:"}, {"APP_URI"}},
-        BadLine{{"-c", "site.py", "app"}, {".py config files need the embedded interpreter"}},
-        BadLine{{"-c", "missing.ini", "app"}, {"missing.ini"}}));
+        BadLine{{"-c", "missing.ini", "app"}, {"'missing.ini' doesn't exist"}},
+        BadLine{{"-c", "missing.py", "app"}, {"'missing.py' doesn't exist"}}));
+
+TEST_F(CommandLineTest, PythonConfigNeedsTheInterpreter) {
+  write("site.py", "workers = 2\n");
+  EXPECT_NE(error_of({"-c", "site.py", "app"}).find(".py config files need the embedded interpreter"),
+            std::string::npos);
+}
+
+// gunicorn's get_config_from_filename: one line, "Error: 'x.py' doesn't exist", exit 1 (not
+// a parse error's 2, and no Python traceback).
+TEST_F(CommandLineTest, MissingConfigFileIsOneLineAndExitsOne) {
+  try {
+    parse({"-c", "nowhere/gunicorn.conf.py", "app"});
+    FAIL() << "a missing -c file was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "'nowhere/gunicorn.conf.py' doesn't exist");
+    EXPECT_EQ(e.exit_status, 1);
+  }
+  try {
+    parse({"--workers", "x", "app"});
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.exit_status, 2);
+  }
+}
+
+TEST_F(CommandLineTest, TlsSettingsAreRefusedInEverySource) {
+  write("tls.ini", "[gunicorn]\nworkers = 2\ncertfile = /etc/ssl/site.pem\n");
+  auto message = error_of({"-c", "tls.ini", "app"});
+  EXPECT_NE(message.find("tls.ini:3"), std::string::npos) << message;
+  EXPECT_NE(message.find("certfile"), std::string::npos) << message;
+  EXPECT_NE(message.find("TLS is not supported"), std::string::npos) << message;
+  setenv("GUNICORN_CMD_ARGS", "--keyfile /etc/ssl/site.key", 1);
+  message = error_of({"app"});
+  EXPECT_NE(message.find("GUNICORN_CMD_ARGS"), std::string::npos) << message;
+  EXPECT_NE(message.find("keyfile"), std::string::npos) << message;
+  unsetenv("GUNICORN_CMD_ARGS");
+  // The settings gunicorn itself ignores without a certificate are accepted at their defaults.
+  write("defaults.ini",
+        "[gunicorn]\nsuppress_ragged_eofs = True\ndo_handshake_on_connect = False\ncert_reqs = 0\n"
+        "ssl_version = 2\ncertfile =\n");
+  EXPECT_EQ(error_of({"-c", "defaults.ini", "app"}), "");
+  EXPECT_EQ(error_of({"--suppress-ragged-eofs", "app"}), "");
+  // Refused settings are listed in --help as refused, not silently unknown.
+  testing::internal::CaptureStdout();
+  parse({"--help"});
+  const auto help = testing::internal::GetCapturedStdout();
+  EXPECT_NE(help.find("--certfile"), std::string::npos);
+  EXPECT_NE(help.find("refused: TLS"), std::string::npos);
+}
+
+// A refusal names the error log the sources set, so main can write it there too.
+TEST_F(CommandLineTest, ConfigErrorCarriesTheErrorLogTheSourcesNamed) {
+  write("tls.ini", "[gunicorn]\nerrorlog = /var/log/site/error.log\ncertfile = site.pem\n");
+  try {
+    parse({"-c", "tls.ini", "app"});
+    FAIL() << "certfile was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.errorlog, "/var/log/site/error.log");
+  }
+  try {
+    parse({"-c", "tls.ini", "--error-logfile", "cli.log", "app"});
+    FAIL() << "certfile was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.errorlog, "cli.log");
+  }
+}
+
+TEST_F(CommandLineTest, PythonLoggingSettingsAreRefusedUnlessDefault) {
+  write("log.ini", "[gunicorn]\nlogconfig_dict = {'version': 1}\n");
+  EXPECT_NE(error_of({"-c", "log.ini", "app"}).find("logconfig_dict"), std::string::npos);
+  write("log2.ini", "[gunicorn]\nlogger_class = gunicorn.glogging.Logger\nlogconfig_dict = {}\nlogconfig =\n");
+  EXPECT_EQ(error_of({"-c", "log2.ini", "app"}), "");
+  EXPECT_EQ(error_of({"--logger-class", "simple", "app"}), "");
+}
+
+// gunicorn 24.1: --proxy-protocol [off|v1|v2|auto], the bare flag meaning auto; the flag
+// must not take the APP_URI as its value.
+TEST_F(CommandLineTest, ProxyProtocolBareFlagMeansAutoAndLeavesTheAppUri) {
+  auto s = settings({"--proxy-protocol", "app:application"});
+  EXPECT_EQ(s.proxy_protocol, "auto");
+  EXPECT_EQ(s.app_uri_text, "app:application");
+  s = settings({"app:application", "--proxy-protocol"});
+  EXPECT_EQ(s.proxy_protocol, "auto");
+  s = settings({"--proxy-protocol", "v2", "app"});
+  EXPECT_EQ(s.proxy_protocol, "v2");
+  EXPECT_EQ(s.app_uri_text, "app");
+  s = settings({"--proxy-protocol=v1", "app"});
+  EXPECT_EQ(s.proxy_protocol, "v1");
+  s = settings({"--proxy-protocol", "OFF", "app"});
+  EXPECT_EQ(s.proxy_protocol, "off");
+  s = settings({"--proxy-protocol", "-w", "2", "app"});
+  EXPECT_EQ(s.proxy_protocol, "auto");
+  EXPECT_EQ(s.workers, 2);
+  EXPECT_EQ(settings({"app"}).proxy_protocol, "off");
+  setenv("GUNICORN_CMD_ARGS", "--proxy-protocol", 1);
+  s = settings({"app"});
+  EXPECT_EQ(s.proxy_protocol, "auto");
+  EXPECT_EQ(s.app_uri_text, "app");
+}
+
+// gunicorn up to 23: proxy_protocol = True/False in config files.
+TEST_F(CommandLineTest, ProxyProtocolBooleanInConfigFiles) {
+  write("on.ini", "[gunicorn]\nproxy_protocol = True\n");
+  EXPECT_EQ(settings({"-c", "on.ini", "app"}).proxy_protocol, "auto");
+  write("off.ini", "[gunicorn]\nproxy_protocol = false\n");
+  EXPECT_EQ(settings({"-c", "off.ini", "app"}).proxy_protocol, "off");
+  write("v2.ini", "[gunicorn]\nproxy_protocol = v2\n");
+  EXPECT_EQ(settings({"-c", "v2.ini", "app"}).proxy_protocol, "v2");
+}
+
+// gunicorn clamps limit_request_line to 8190 and limit_request_fields to 32768; configs with
+// 8200 or 16384 must start, with one warning.
+TEST_F(CommandLineTest, LimitsAboveTheMaximumAreClampedWithAWarning) {
+  auto s = settings({"--limit-request-line", "8200", "app"});
+  EXPECT_EQ(s.limit_request_line, 8190);
+  ASSERT_EQ(s.config_warnings.size(), 1u);
+  EXPECT_NE(s.config_warnings[0].find("--limit-request-line 8200"), std::string::npos) << s.config_warnings[0];
+  EXPECT_NE(s.config_warnings[0].find("8190"), std::string::npos);
+  write("big.ini", "[gunicorn]\nlimit_request_line = 16384\nlimit_request_fields = 40000\n");
+  s = settings({"-c", "big.ini", "app"});
+  EXPECT_EQ(s.limit_request_line, 8190);
+  EXPECT_EQ(s.limit_request_fields, 32768);
+  EXPECT_EQ(s.config_warnings.size(), 2u);
+  // A later source that brings it back in range leaves nothing to warn about.
+  s = settings({"-c", "big.ini", "--limit-request-line", "4094", "--limit-request-fields", "100", "app"});
+  EXPECT_EQ(s.limit_request_line, 4094);
+  EXPECT_TRUE(s.config_warnings.empty());
+  s = settings({"--limit-request-line", "8190", "app"});
+  EXPECT_EQ(s.limit_request_line, 8190);
+  EXPECT_TRUE(s.config_warnings.empty());
+}
 
 TEST_F(CommandLineTest, PrintConfigNeedsNoAppAndImpliesCheck) {
   auto s = settings({"--print-config"});
