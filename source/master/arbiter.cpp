@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -90,7 +91,7 @@ int Arbiter::run() {
   wsgi::call_server_hook(wsgi::Hook::OnStarting, server);
   spdlog::info("Starting gthreadd {}", GTHREADD_VERSION);
   for (const auto& l : listeners_) spdlog::info("Listening at: {} ({})", l.url(), ::getpid());
-  spdlog::info("Using worker: gthread");
+  spdlog::info("Using worker: {}", settings_.worker_class);  // "gthread": sync runs as gthread
   wsgi::call_server_hook(wsgi::Hook::WhenReady, server);
   if (!settings_.pidfile.empty()) {
     // During an upgrade the new master writes <pidfile>.2 and takes the real name only
@@ -125,6 +126,7 @@ void Arbiter::spawn_worker() {
   const int cpu = pick_cpu(settings_.cpu_affinity, pinned);
   wsgi::call_server_worker_hook(wsgi::Hook::PreFork, {&settings_, target_workers_}, 0, age);
   spdlog::default_logger()->flush();
+  const pid_t master = ::getpid();
   pid_t pid = wsgi::fork_process();
   if (pid < 0) {
     spdlog::error("fork: {}", std::strerror(errno));
@@ -153,6 +155,16 @@ void Arbiter::spawn_worker() {
       spdlog::error("{}", e.what());
       spdlog::default_logger()->flush();
       ::_exit(worker::kExitBootError);
+    }
+    // A master killed with SIGKILL must not leave workers serving (and holding the port)
+    // forever: the kernel sends TERM, a graceful stop, when the master dies. After the
+    // privilege drop, which clears the setting; TERM stays blocked until the worker's
+    // signalfd reads it. The master may have died before prctl: then nothing would come.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != master) {
+      spdlog::warn("Worker {}: the master (pid {}) is gone; exiting", ::getpid(), master);
+      spdlog::default_logger()->flush();
+      ::_exit(0);
     }
     // With --preload the child holds the GIL it inherited; run_worker releases it once the
     // app is ready (releasing it here too aborted every preloaded worker at boot).
@@ -342,6 +354,7 @@ void Arbiter::handle_signal(int signo) {
       break;
     case SIGUSR1:
       log::reopen_logs();
+      prepare_log_files(settings_);  // a file the master re-created belongs to the workers too
       signal_workers(SIGUSR1);
       break;
     case SIGUSR2:
@@ -370,6 +383,8 @@ void Arbiter::reload() {
     fresh.bind = settings_.bind;
     settings_ = std::move(fresh);
     log::init_error_log(settings_);
+    for (const auto& warning : settings_.config_warnings) spdlog::warn("{}", warning);
+    prepare_log_files(settings_);
     // gunicorn's reload exports cfg.env again, so new workers see a changed raw_env.
     apply_raw_env(settings_);
   } catch (const std::exception& e) {

@@ -32,6 +32,20 @@ int check_config(const config::Settings& settings) {
   return 0;
 }
 
+// A refused configuration is also written to the error log file the sources named (once,
+// in gunicorn's line format), where an operator of a service reads, not only to stderr.
+void log_config_error(const config::ConfigError& e) {
+  if (e.errorlog.empty() || e.errorlog == "-") return;
+  config::Settings only_the_log;
+  only_the_log.errorlog = e.errorlog;
+  try {
+    log::init_error_log(only_the_log);
+    spdlog::error("Error: {}", e.what());
+  } catch (const std::exception&) {
+    // The file cannot be opened: stderr already has the message.
+  }
+}
+
 }  // namespace
 
 int run_main(int argc, char** argv) {
@@ -49,7 +63,8 @@ int run_main(int argc, char** argv) {
     outcome = parse_args();
   } catch (const config::ConfigError& e) {
     std::cerr << "Error: " << e.what() << '\n';
-    return 2;
+    log_config_error(e);
+    return e.exit_status;
   }
   if (outcome.action == config::ParseOutcome::Action::Exit) return outcome.exit_code;
   config::Settings& settings = outcome.settings;
@@ -64,6 +79,8 @@ int run_main(int argc, char** argv) {
     apply_raw_env(settings);
     if (settings.daemon) daemonize(settings.enable_stdio_inheritance);
     log::init_error_log(settings);
+    for (const auto& warning : settings.config_warnings) spdlog::warn("{}", warning);
+    prepare_log_files(settings);
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << '\n';
     return 1;
@@ -77,6 +94,12 @@ int run_main(int argc, char** argv) {
     const mode_t old_umask = ::umask(static_cast<mode_t>(settings.umask));
     listeners = net::bind_listeners(settings);
     ::umask(old_umask);
+    // gunicorn's sock.py chowns a unix socket to the worker user and group after bind, so a
+    // proxy running as that user can connect when --umask keeps others out.
+    for (const auto& l : listeners) {
+      if (!l.is_unix || l.inherited || l.address.kind != config::BindAddress::Kind::Unix) continue;
+      if (auto error = chown_for_workers(settings, l.address.path); !error.empty()) throw std::runtime_error(error);
+    }
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     spdlog::error("Can't connect to {}", settings.bind.empty() ? "" : settings.bind.front().original);

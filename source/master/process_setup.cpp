@@ -12,6 +12,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 namespace gthreadd::master {
 namespace {
 
@@ -91,6 +93,43 @@ void drop_privileges(const config::Settings& settings) {
     throw std::runtime_error("--group: cannot switch to gid " + std::to_string(gid) + ": " + std::strerror(errno));
   if (uid != ::getuid() && ::setuid(uid) != 0)
     throw std::runtime_error("--user: cannot switch to uid " + std::to_string(uid) + ": " + std::strerror(errno));
+}
+
+std::optional<std::pair<uid_t, gid_t>> worker_ids(const config::Settings& settings) {
+  if (settings.user.empty() && settings.group.empty()) return std::nullopt;
+  gid_t user_gid = ::getgid();
+  const uid_t uid = settings.user.empty() ? ::getuid() : lookup_uid(settings.user, &user_gid);
+  const gid_t gid = settings.group.empty() ? user_gid : lookup_gid(settings.group);
+  return std::make_pair(uid, gid);
+}
+
+std::string chown_for_workers(const config::Settings& settings, const std::string& path) {
+  std::optional<std::pair<uid_t, gid_t>> ids;
+  try {
+    ids = worker_ids(settings);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  if (!ids) return {};
+  if (::chown(path.c_str(), ids->first, ids->second) != 0) {
+    return "cannot chown '" + path + "' to " + std::to_string(ids->first) + ":" + std::to_string(ids->second) +
+           ": " + std::strerror(errno);
+  }
+  return {};
+}
+
+void prepare_log_files(const config::Settings& settings) {
+  if (settings.user.empty() && settings.group.empty()) return;
+  for (const std::string* path : {&settings.errorlog, &settings.accesslog}) {
+    if (path->empty() || *path == "-") continue;
+    const int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      spdlog::warn("cannot create log file '{}': {}", *path, std::strerror(errno));
+      continue;
+    }
+    ::close(fd);
+    if (auto error = chown_for_workers(settings, *path); !error.empty()) spdlog::warn("{}", error);
+  }
 }
 
 void ProcessTitle::init(int argc, char** argv) {
