@@ -3,6 +3,7 @@ response framing, file_wrapper, a large body, app errors, and the standard heade
 import importlib.util
 import os
 import socket
+import subprocess
 
 import pytest
 
@@ -155,15 +156,31 @@ def test_app_exception_gives_500_and_the_worker_keeps_serving(make_server):
     assert server.get("/fine").status == 200
 
 
+def _imported_at_interpreter_start(executable, env, names):
+    """Which of `names` a bare start of `executable` has imported: site and the .pth files
+    of the installed packages (a Debian *-nspkg.pth imports importlib), before any code of
+    ours runs."""
+    code = "import sys; print(' '.join(m for m in %r if m in sys.modules))" % (tuple(names),)
+    out = subprocess.run([executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                         check=True, timeout=60).stdout
+    return set(out.decode().split())
+
+
 @pytest.mark.skipif(IS_GUNICORN, reason="gunicorn imports traceback at start-up")
 def test_traceback_module_is_imported_at_the_first_error_only(make_server):
     # Memory: traceback pulls in linecache, tokenize, re, enum and textwrap (~1.6 MiB of PSS
-    # per worker); importlib is not needed to load the app either.
+    # per worker); importlib is not needed to load the app either. The app drops whatever
+    # the interpreter's start-up imported already, so /modules shows the server's imports
+    # on any host (tests/apps/error.py).
     server = make_server("error:app")
+    executable = server.get("/executable").body.decode()
+    at_boot = set(server.get("/boot-modules").body.decode().split())
+    at_start = _imported_at_interpreter_start(executable, server.env, ("importlib", "traceback"))
+    assert at_boot <= at_start, "imported by the server before the app: %s" % (at_boot - at_start)
     assert server.get("/modules").body == b""
     assert server.request("GET", "/raise").status == 500
-    server.wait_for_log(r"Traceback \(most recent call last\)", 5)
-    server.wait_for_log("AppFailure: deliberate failure for the test suite", 5)
+    server.wait_for_log(r"Traceback \(most recent call last\)", 30)
+    server.wait_for_log("AppFailure: deliberate failure for the test suite", 30)
     assert server.get("/modules").body == b"traceback"
 
 
