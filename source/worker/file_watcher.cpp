@@ -13,25 +13,58 @@ namespace gthreadd::worker {
 FileWatcher::FileWatcher(const std::vector<std::string>& files)
     : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
   if (!fd_) throw std::runtime_error(std::string("--reload: inotify: ") + std::strerror(errno));
-  // Directories, not files: editors save by writing a new file and renaming it over the
-  // old one, which a watch on the old inode would miss.
-  std::set<std::string> dirs;
+  watch(files);
+}
+
+FileWatcher::~FileWatcher() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (rescan_thread_.joinable()) rescan_thread_.join();
+}
+
+void FileWatcher::watch(const std::vector<std::string>& files) {
+  std::lock_guard lock(mutex_);
   for (const auto& f : files) {
     std::error_code ec;
     auto abs = std::filesystem::absolute(f, ec);
     if (ec) continue;
-    files_.insert(abs.lexically_normal().string());
-    dirs.insert(abs.parent_path().lexically_normal().string());
+    if (!files_.insert(abs.lexically_normal().string()).second) continue;
+    // Directories, not files: editors save by writing a new file and renaming it over the
+    // old one, which a watch on the old inode would miss.
+    const std::string dir = abs.parent_path().lexically_normal().string();
+    if (!watched_dirs_.insert(dir).second) continue;
+    int wd = ::inotify_add_watch(fd_.get(), dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+    if (wd >= 0) dirs_[wd] = dir;
   }
-  for (const auto& d : dirs) {
-    int wd = ::inotify_add_watch(fd_.get(), d.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
-    if (wd >= 0) dirs_[wd] = d;
-  }
+}
+
+bool FileWatcher::watches(const std::string& file) const {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(file, ec);
+  std::lock_guard lock(mutex_);
+  return !ec && files_.count(abs.lexically_normal().string()) > 0;
+}
+
+void FileWatcher::rescan_every(std::chrono::milliseconds period,
+                               std::function<std::vector<std::string>()> scan) {
+  rescan_thread_ = std::thread([this, period, scan = std::move(scan)] {
+    std::unique_lock lock(stop_mutex_);
+    while (!stop_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+      lock.unlock();
+      auto files = scan();
+      if (!files.empty()) watch(files);
+      lock.lock();
+    }
+  });
 }
 
 std::string FileWatcher::changed_file() {
   alignas(inotify_event) char buf[16384];
   std::string changed;
+  std::lock_guard lock(mutex_);
   for (;;) {
     ssize_t n = ::read(fd_.get(), buf, sizeof buf);
     if (n <= 0) break;

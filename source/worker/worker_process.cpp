@@ -1,10 +1,13 @@
 #include "gthreadd/worker/worker_process.hpp"
 
+#include <Python.h>
+
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -65,6 +68,20 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
       auto files = wsgi::loaded_module_files();
       files.insert(files.end(), settings.reload_extra_files.begin(), settings.reload_extra_files.end());
       watcher = std::make_unique<FileWatcher>(files);
+      // Modules imported after boot (a view imported by the first request) are watched too:
+      // once a second, only when sys.modules changed size, the list is read again under the
+      // GIL. --reload is a development setting; the event loop is untouched.
+      watcher->rescan_every(std::chrono::seconds(1), [seen = Py_ssize_t{-1}]() mutable {
+        std::vector<std::string> found;
+        const PyGILState_STATE gil = PyGILState_Ensure();
+        const Py_ssize_t count = PyDict_Size(PyImport_GetModuleDict());
+        if (count != seen) {
+          seen = count;
+          found = wsgi::loaded_module_files();
+        }
+        PyGILState_Release(gil);
+        return found;
+      });
     }
   } catch (const wsgi::AppLoadError& e) {
     spdlog::error("Exception in worker process:\n{}", e.what());

@@ -1,9 +1,16 @@
 #pragma once
 // --reload: watches the app's source files (every module file the interpreter loaded, plus
 // --reload-extra-file) with inotify. The event loop polls its fd; a change makes the worker
-// exit gracefully and the master start a fresh one (gunicorn's reloader, without a thread).
+// exit gracefully and the master start a fresh one. Modules imported later (a Django view
+// at its first request) are added by rescan_every(), a small thread of the watcher's own:
+// gunicorn 24.1's reloader re-scans sys.modules the same way.
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -15,14 +22,30 @@ class FileWatcher {
  public:
   // Throws std::runtime_error if inotify is unavailable.
   explicit FileWatcher(const std::vector<std::string>& files);
+  ~FileWatcher();
+  FileWatcher(const FileWatcher&) = delete;
+  FileWatcher& operator=(const FileWatcher&) = delete;
+
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   // Reads pending events; returns the first watched file that changed, or "" if none did.
   std::string changed_file();
+  // Adds files (and watches on their directories); safe from any thread.
+  void watch(const std::vector<std::string>& files);
+  // Starts a thread that calls `scan` every `period` and watches what it returns (files
+  // already watched are skipped). `scan` may return nothing when nothing new was imported.
+  void rescan_every(std::chrono::milliseconds period, std::function<std::vector<std::string>()> scan);
+  [[nodiscard]] bool watches(const std::string& file) const;
 
  private:
   core::UniqueFd fd_;
-  std::unordered_map<int, std::string> dirs_;  // watch descriptor → directory
-  std::set<std::string> files_;                // absolute paths
+  mutable std::mutex mutex_;                     // the maps: watch() runs on the rescan thread
+  std::unordered_map<int, std::string> dirs_;    // watch descriptor → directory
+  std::set<std::string> watched_dirs_;
+  std::set<std::string> files_;                  // absolute paths
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread rescan_thread_;
 };
 
 }  // namespace gthreadd::worker

@@ -4,9 +4,13 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 namespace gthreadd::worker {
 namespace {
@@ -56,6 +60,35 @@ TEST_F(FileWatcherTest, IgnoresOtherFilesInTheSameDirectory) {
   FileWatcher w({watched_});
   std::ofstream(other_) << "b\n";
   EXPECT_EQ(wait_change(w), "");
+}
+
+// --reload and lazily imported modules (issue 10): a file added after construction, in a
+// directory not watched before, is reported.
+TEST_F(FileWatcherTest, WatchesFilesAddedLaterInNewDirectories) {
+  FileWatcher w({watched_});
+  const auto views = dir_ / "views";
+  std::filesystem::create_directories(views);
+  const std::string view = (views / "index.py").string();
+  std::ofstream(view) << "x = 1\n";
+  w.watch({view});
+  EXPECT_TRUE(w.watches(view));
+  std::ofstream(view) << "x = 2\n";
+  EXPECT_EQ(wait_change(w), view);
+}
+
+// The rescan thread calls the scanner periodically and watches what it returns.
+TEST_F(FileWatcherTest, RescanAddsWhatTheScannerFinds) {
+  FileWatcher w({watched_});
+  std::atomic<int> calls{0};
+  w.rescan_every(std::chrono::milliseconds(10), [&] {
+    ++calls;
+    return std::vector<std::string>{other_};
+  });
+  for (int i = 0; i < 500 && !w.watches(other_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(w.watches(other_));
+  EXPECT_GE(calls.load(), 1);
+  std::ofstream(other_) << "c\n";
+  EXPECT_EQ(wait_change(w), other_);
 }
 
 }  // namespace
