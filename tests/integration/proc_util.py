@@ -40,3 +40,19 @@ def wait_until(predicate, what, timeout, interval=0.05):
         if time.monotonic() >= deadline:
             raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+def accepted_and_read(port, client_ports):
+    """The client ports among `client_ports` whose connection to the server on 127.0.0.1:port
+    the server has accepted (the socket has an inode: one still in the accept queue has
+    none) and holds no unread bytes for (rx_queue 0), from /proc/net/tcp."""
+    out = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            cols = line.split()
+            local_port = int(cols[1].split(":")[1], 16)
+            remote_port = int(cols[2].split(":")[1], 16)
+            if (local_port == port and remote_port in client_ports and cols[3] == "01"
+                    and int(cols[4].split(":")[1], 16) == 0 and int(cols[9]) != 0):
+                out.add(remote_port)
+    return out
