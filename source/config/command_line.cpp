@@ -94,7 +94,13 @@ void read_sources(ParseOutcome& outcome, const CliValues& command_line, const Cl
         throw ConfigError(config_file + ": .py config files need the embedded interpreter; use an INI "
                           "file with a [gthreadd] section");
       }
-      apply_assignments(s, python_reader()(config_file));
+      const auto assignments = python_reader()(config_file);
+      // A refusal below also goes to the file's error log (errorlog_hint), wherever in the
+      // file it is set; applying the file in order sets the same value again.
+      for (const auto& a : assignments) {
+        if (a.spec->name == "errorlog") s.errorlog = a.value;
+      }
+      apply_assignments(s, assignments);
     } else {
       apply_ini_file(s, config_file);
     }

@@ -96,7 +96,7 @@ def test_python_logging_config_is_refused_in_a_python_config(tmp_path, line, nam
 def test_a_refusal_is_written_once_to_the_configured_error_log(tmp_path):
     error_log = tmp_path / "error.log"
     conf = write(tmp_path / "gunicorn.conf.py",
-                 "errorlog = %r\nlogconfig_dict = {'version': 1}\n" % str(error_log))
+                 "logconfig_dict = {'version': 1}\nerrorlog = %r\n" % str(error_log))
     code, out = run_to_exit(["-c", str(conf), "hello:app"])
     assert code == 2, out
     text = error_log.read_text()
