@@ -611,6 +611,9 @@ bool EventLoop::take_proxy_header(Connection* conn, bool eof) {
       if (!header.use_real_peer) {
         conn->peer.remote_addr = header.source_addr;
         conn->peer.remote_port = header.source_port;
+        // Behind a TCP proxy the HTTP fields are the client's own: the client, not the
+        // proxy, is judged as a forwarder, here as in the environ (wsgi::EnvironBuilder).
+        conn->parser.set_trusted_forwarder(forwarded_allow_.allows_peer(conn->peer.remote_addr, conn->peer.unix_socket));
       }
       conn->buf.erase(0, result.consumed);
       conn->proxy.reset();
