@@ -6,14 +6,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh" test
 "$root/scripts/build.sh" -DGTHREADD_TESTS=ON
-# libFuzzer on the request parser and chunked decoder for FUZZ_SECONDS (issue 3); the long
+# libFuzzer on the request parser, chunked decoder and PROXY header parser for FUZZ_SECONDS; the long
 # runs are scripts/fuzz.sh SECONDS. First, so ctest's summary closes the output.
 fuzz_log="$root/build/fuzz.log"
 if "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-30}" >"$fuzz_log" 2>&1; then
   grep -E 'Done [0-9]+ runs|stat::number_of_executed_units' "$fuzz_log" | head -2 | sed 's/^/fuzz: /'
 else
   cat "$fuzz_log"
-  echo "fuzz: the request parser fuzzer found a problem (log above)" >&2
+  echo "fuzz: a fuzzer (request parser or PROXY header) found a problem (log above)" >&2
   exit 1
 fi
 cd "$root/build"
