@@ -573,7 +573,7 @@ void EventLoop::process(Connection* conn, bool eof) {
           done = r.status == http::ChunkedDecoder::Status::Done;
         }
         // Body bytes now live in conn->body: drop them from buf so a large upload is not
-        // held twice. The head before head_end stays put, so request views stay valid.
+        // held twice. The head before head_end stays put until the response (reset_for_next).
         if (used > 0) {
           conn->buf.erase(head_end, used);
           conn->deadline = Clock::now() + seconds_to_ms(settings_.body_timeout);

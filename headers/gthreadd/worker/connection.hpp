@@ -34,7 +34,7 @@ struct Connection {
 
   core::UniqueFd fd;
   wsgi::PeerInfo peer;
-  core::ByteBuffer buf;       // bytes read and not yet consumed; request views point here
+  core::ByteBuffer buf;       // bytes read and not yet consumed (the parsed Request owns a copy of its head)
   std::size_t head_start = 0; // where the current request starts in buf
   std::size_t body_read = 0;  // bytes of buf after the head consumed into the body
   http::RequestParser parser;
