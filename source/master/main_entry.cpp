@@ -11,6 +11,7 @@
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/master/arbiter.hpp"
 #include "gthreadd/master/process_setup.hpp"
+#include "gthreadd/master/resource_checks.hpp"
 #include "gthreadd/net/listener.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
@@ -79,6 +80,8 @@ int run_main(int argc, char** argv) {
     apply_raw_env(settings);
     if (settings.daemon) daemonize(settings.enable_stdio_inheritance);
     log::init_error_log(settings);
+    if (auto error = check_body_tmp_dir(settings); !error.empty()) throw std::runtime_error(error);
+    fit_fd_limit(settings);
     for (const auto& warning : settings.config_warnings) spdlog::warn("{}", warning);
     prepare_log_files(settings);
   } catch (const std::exception& e) {

@@ -19,6 +19,7 @@
 #include "gthreadd/worker/event_loop.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
+#include "gthreadd/wsgi/interpreter_probe.hpp"
 #include "gthreadd/wsgi/python_process.hpp"
 #include "gthreadd/wsgi/server_hooks.hpp"
 
@@ -102,7 +103,10 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
   arena.initialize();
 
   try {
-    EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get());
+    // Only where a timeout is enforced: the probe costs the app one GIL switch per period.
+    std::unique_ptr<wsgi::InterpreterProbe> probe;
+    if (settings.timeout > 0) probe = std::make_unique<wsgi::InterpreterProbe>();
+    EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get(), probe.get());
     heartbeat.beat();  // booted: from now on the master may time us out
     const int code = loop.run();
     // gunicorn calls worker_exit in the worker process, as it leaves.
