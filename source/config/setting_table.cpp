@@ -430,14 +430,14 @@ std::vector<SettingSpec> build_table() {
                          "headers with '_' that trusted forwarders may set (default SCRIPT_NAME,PATH_INFO)",
                          &Settings::forwarder_headers));
   t.push_back(address_list("forwarded_allow_ips", "--forwarded-allow-ips",
-                         "front-end IPs trusted for X-Forwarded-* headers (comma list, * = all)",
+                         "front-end addresses or CIDR ranges trusted for X-Forwarded-* headers (comma list, * = all)",
                          &Settings::forwarded_allow_ips));
   t.push_back(make("secure_scheme_headers", "", "headers that mark a request as https: HEADER=VALUE, ...", Kind::Value,
                apply_scheme_headers, show_scheme_headers));
   t.push_back(make("proxy_protocol", "--proxy-protocol",
                    "expect a PROXY protocol header: off, v1, v2 or auto (the bare flag means auto)", Kind::Value,
                    apply_proxy_protocol, [](const Settings& s) { return s.proxy_protocol; }));
-  t.push_back(address_list("proxy_allow_ips", "--proxy-allow-from", "IPs allowed to send PROXY headers (comma list, * = all)",
+  t.push_back(address_list("proxy_allow_ips", "--proxy-allow-from", "addresses or CIDR ranges allowed to send PROXY headers (comma list, * = all)",
                          &Settings::proxy_allow_ips));
   // --- TLS: gunicorn's SSL section (20-26). Until gthreadd terminates TLS itself, a config
   // that asks for it must not start and serve plain HTTP on the port meant for HTTPS. ---
