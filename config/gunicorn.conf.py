@@ -8,6 +8,8 @@ wsgi_app = "mysite.wsgi:application"
 chdir = "/srv/mysite"
 raw_env = ["DJANGO_SETTINGS_MODULE=mysite.settings"]
 
+# nginx-site.conf's upstream and a loopback health-check port; under systemd socket
+# activation gthreadd.socket's ListenStream lines (the same two addresses) are used instead.
 bind = ["unix:/run/gthreadd/gthreadd.sock", "127.0.0.1:8000"]
 backlog = 2048
 
