@@ -6,7 +6,8 @@ set -euo pipefail
 level="${1:-build}"
 
 build_pkgs=(cmake make g++ pkg-config python3 python3-dev libtbb-dev pybind11-dev libcli11-dev
-            libinih-dev libspdlog-dev libfmt-dev)
+            libinih-dev libspdlog-dev libfmt-dev
+            help2man dpkg-dev file)   # man page; .deb (cpack: dpkg-shlibdeps, file)
 test_pkgs=(libgtest-dev libgmock-dev python3-pytest python3-flask python3-django nginx-light
            clang libclang-rt-14-dev)
 bench_pkgs=(gunicorn uwsgi uwsgi-plugin-python3 python3-waitress wrk gnuplot-nox)
