@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages gthreadd needs that are not installed yet. Idempotent and
 # quick when nothing is missing: it asks dpkg first and calls apt-get only for what lacks.
-# Usage: scripts/install-deps.sh [build|test|bench]   (each includes the ones before it)
+# Usage: scripts/install-deps.sh [build|package|test|bench]   (each includes the ones before it)
 set -euo pipefail
 level="${1:-build}"
 
 build_pkgs=(cmake make g++ pkg-config python3 python3-dev libtbb-dev pybind11-dev libcli11-dev
-            libinih-dev libspdlog-dev libfmt-dev
-            help2man dpkg-dev file)   # man page; .deb (cpack: dpkg-shlibdeps, file)
+            libinih-dev libspdlog-dev libfmt-dev help2man)   # help2man: the man page
+package_pkgs=(dpkg-dev file)   # cpack -G DEB: dpkg-shlibdeps computes Depends, file finds ELFs
 test_pkgs=(libgtest-dev libgmock-dev python3-pytest python3-flask python3-django nginx-light
            clang libclang-rt-14-dev)
 bench_pkgs=(gunicorn uwsgi uwsgi-plugin-python3 python3-waitress wrk gnuplot-nox)
@@ -15,9 +15,10 @@ bench_pkgs=(gunicorn uwsgi uwsgi-plugin-python3 python3-waitress wrk gnuplot-nox
 want=("${build_pkgs[@]}")
 case "$level" in
   build) ;;
-  test) want+=("${test_pkgs[@]}") ;;
-  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  package) want+=("${package_pkgs[@]}") ;;
+  test) want+=("${package_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) want+=("${package_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|package|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -7,7 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
 out="$(mkdir -p "${1:-$build}" && cd "${1:-$build}" && pwd)"
-"$root/scripts/install-deps.sh" build
+"$root/scripts/install-deps.sh" package
 # Configure (a new build directory gets no tests: packaging needs none; an existing one keeps
 # its options and re-checks for help2man), then build only what the package holds.
 if [ -f "$build/CMakeCache.txt" ]; then
