@@ -41,11 +41,10 @@ endif()
 # mysite.wsgi:application) and paths the package cannot know, so they go where Debian Policy
 # ("Additional documentation") puts examples, /usr/share/doc/<package>/examples, to be copied
 # to /etc and adjusted; a unit in /lib/systemd/system would be a service that cannot start.
+# Every file of config/ (a new one comes along: test_install.py compares the lists).
 set(GTHREADD_EXAMPLES_DIR ${CMAKE_INSTALL_DOCDIR}/examples)
-install(FILES
-  config/gthreadd.ini config/gunicorn.conf.py config/gthreadd.service config/gthreadd.socket
-  config/nginx-site.conf config/Dockerfile
-  DESTINATION ${GTHREADD_EXAMPLES_DIR})
+file(GLOB gthreadd_examples CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/config/*)
+install(FILES ${gthreadd_examples} DESTINATION ${GTHREADD_EXAMPLES_DIR})
 # The example unit's ExecStart names /usr/local/bin/gthreadd (the default prefix); rewrite it
 # to where this install put the binary (/usr/bin in the .deb, /srv/venv/bin with
 # --prefix /srv/venv), so the copied unit starts the binary that was installed.
