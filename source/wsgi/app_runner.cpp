@@ -1,5 +1,7 @@
 #include "gthreadd/wsgi/app_runner.hpp"
 
+#include "gthreadd/wsgi/python_compat.hpp"
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -208,7 +210,7 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
   if (result && !PyList_CheckExact(result.ptr()) && !PyTuple_CheckExact(result.ptr())) {
     PyObject* close = nullptr;
     // hasattr semantics: any error while looking it up means "no close()".
-    if (_PyObject_LookupAttr(result.ptr(), close_name.ptr(), &close) < 0) PyErr_Clear();
+    if (compat::lookup_optional_attr(result.ptr(), close_name.ptr(), &close) < 0) PyErr_Clear();
     if (close != nullptr) {
       auto closed = py::reinterpret_steal<py::object>(PyObject_CallNoArgs(close));
       Py_DECREF(close);

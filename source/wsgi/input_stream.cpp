@@ -1,5 +1,7 @@
 #include "gthreadd/wsgi/input_stream.hpp"
 
+#include "gthreadd/wsgi/python_compat.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -27,7 +29,7 @@ namespace {
 // and "malloc" allocators. Debug hooks (a header around every block) or an allocator an
 // extension installed (tracemalloc) would not take a malloc'd block: copy then.
 bool raw_free_is_free() noexcept {
-  const char* name = _PyMem_GetCurrentAllocatorName();
+  const char* name = compat::allocator_name();
   return name != nullptr && (std::strcmp(name, "pymalloc") == 0 || std::strcmp(name, "malloc") == 0);
 }
 

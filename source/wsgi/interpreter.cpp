@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <pybind11/embed.h>
 
@@ -24,20 +25,29 @@ void check(PyStatus status, const char* what) {
   }
 }
 
-void initialize_python() {
+// The interpreter starts as `program` would: CPython's path configuration finds the stdlib
+// from it, and for a venv's bin/python its pyvenv.cfg (prefix, home,
+// include-system-site-packages, .pth files through site), so sys.prefix, sys.executable
+// and sys.path are what that python shows.
+void initialize_python(const std::string& program) {
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   // The master/worker own every signal (signalfd/self-pipe); CPython must not install
   // handlers for SIGINT etc. in a process whose signal mask we manage.
   config.install_signal_handlers = 0;
   config.parse_argv = 0;
-  // Debian's interpreter: the stdlib and dist-packages are found from /usr/bin/python3's
-  // prefix, and sys.executable points at a real Python (multiprocessing needs one).
-  PyStatus status = PyConfig_SetString(&config, &config.program_name, L"/usr/bin/python3");
+  PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, program.c_str());
   if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
   PyConfig_Clear(&config);
   check(status, "Py_InitializeFromConfig");
 }
+
+std::string program_for(const std::optional<std::string>& venv) {
+  return venv ? *venv + "/bin/python" : std::string(GTHREADD_PYTHON_EXECUTABLE);
+}
+
+// The venv the running interpreter was started for (none: the configured python).
+std::optional<std::string> started_for;
 
 // gunicorn inserts its chdir (the cwd by default) and then each --pythonpath entry at
 // sys.path[0], skipping ones already present.
@@ -67,7 +77,10 @@ void add_site_packages(const std::string& site) {
 }  // namespace
 
 void start_bare_interpreter() {
-  if (!Py_IsInitialized()) initialize_python();
+  if (Py_IsInitialized()) return;
+  // Before the settings: the venv of $VIRTUAL_ENV or of the binary's own directory.
+  started_for = virtualenv_root(nullptr);
+  initialize_python(program_for(started_for));
 }
 
 void start_interpreter(const config::Settings& settings) {
@@ -75,12 +88,21 @@ void start_interpreter(const config::Settings& settings) {
   // config file (start_bare_interpreter) still gets its chdir and sys.path here.
   static bool configured = false;
   if (configured) return;
-  const auto site_packages = virtualenv_site_packages(settings);
+  const auto venv = virtualenv_root(&settings);
   if (!settings.chdir.empty() && ::chdir(settings.chdir.c_str()) != 0) {
     throw AppLoadError("cannot chdir to '" + settings.chdir + "': " + std::strerror(errno));
   }
   configured = true;
-  if (!Py_IsInitialized()) initialize_python();
+  // Normally the interpreter starts here, already for the venv. It started earlier when a
+  // gunicorn.conf.py ran in the master; a venv named only by that file (--virtualenv in it)
+  // then has its site-packages added the old way.
+  std::optional<std::string> late_site_packages;
+  if (!Py_IsInitialized()) {
+    started_for = venv;
+    initialize_python(program_for(venv));
+  } else if (venv != started_for) {
+    late_site_packages = virtualenv_site_packages(settings);
+  }
   try {
     // Python may have started before --env/raw_env was exported (a gunicorn.conf.py runs
     // first) and os.environ is a snapshot: give the app the values gunicorn would.
@@ -90,7 +112,7 @@ void start_interpreter(const config::Settings& settings) {
       if (eq != std::string::npos) os_environ[py::str(pair.substr(0, eq))] = py::str(pair.substr(eq + 1));
     }
     prepend_sys_path(settings);
-    if (site_packages) add_site_packages(*site_packages);
+    if (late_site_packages) add_site_packages(*late_site_packages);
   } catch (const py::error_already_set& e) {
     throw AppLoadError(std::string("cannot set up sys.path: ") + e.what());
   }

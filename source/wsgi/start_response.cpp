@@ -175,7 +175,11 @@ PyType_Spec spec = {
     "_gthreadd.StartResponse",
     sizeof(StartResponseObject),
     0,
+#if PY_VERSION_HEX >= 0x030A0000
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+#else
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,  // 3.9: tp_new is cleared instead
+#endif
     slots,
 };
 
@@ -185,6 +189,11 @@ void StartResponse::register_type(py::module_& module) {
   if (type == nullptr) {
     type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
     if (type == nullptr) throw py::error_already_set();
+#if PY_VERSION_HEX < 0x030A0000
+    // Only the server makes these: without a tp_new, StartResponse() raises TypeError
+    // (what Py_TPFLAGS_DISALLOW_INSTANTIATION does from 3.10 on).
+    type->tp_new = nullptr;
+#endif
   }
   module.attr("StartResponse") = py::handle(reinterpret_cast<PyObject*>(type));
 }

@@ -1,5 +1,7 @@
 #include "gthreadd/wsgi/thread_state.hpp"
 
+#include "gthreadd/wsgi/python_compat.hpp"
+
 namespace gthreadd::wsgi {
 namespace {
 
@@ -10,7 +12,7 @@ struct ThreadStateSlot {
   bool owned = false;
 
   ~ThreadStateSlot() {
-    if (!owned || state == nullptr || !Py_IsInitialized() || _Py_IsFinalizing()) return;
+    if (!owned || state == nullptr || !Py_IsInitialized() || compat::is_finalizing()) return;
     PyEval_RestoreThread(state);
     PyThreadState_Clear(state);
     PyThreadState_DeleteCurrent();  // also releases the GIL
