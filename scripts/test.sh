@@ -16,5 +16,7 @@ else
   echo "fuzz: a fuzzer (request parser or PROXY header) found a problem (log above)" >&2
   exit 1
 fi
+# The stdlib-only integration modules against the other CPythons this machine has (issue 11).
+"$root/scripts/test-pythons.sh"
 cd "$root/build"
 ctest --output-on-failure --timeout 1500 -j2
