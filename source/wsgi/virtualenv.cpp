@@ -39,7 +39,6 @@ std::string venv_version(const std::filesystem::path& cfg) {
 std::optional<std::string> virtualenv_root(const config::Settings* settings) {
   namespace fs = std::filesystem;
   std::string venv = settings != nullptr ? settings->virtualenv : std::string();
-  bool from_binary = false;
   if (venv.empty()) {
     if (const char* env = std::getenv("VIRTUAL_ENV"); env != nullptr && *env != '\0') venv = env;
   }
@@ -48,7 +47,6 @@ std::optional<std::string> virtualenv_root(const config::Settings* settings) {
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec && exe.parent_path().filename() == "bin" && fs::exists(exe.parent_path().parent_path() / "pyvenv.cfg", ec)) {
       venv = exe.parent_path().parent_path().string();
-      from_binary = true;
     }
   }
   if (venv.empty()) return std::nullopt;
@@ -66,7 +64,6 @@ std::optional<std::string> virtualenv_root(const config::Settings* settings) {
                        " (see the README, \"Another Python\")");
   if (::access((root / "bin" / "python").c_str(), X_OK) != 0)
     throw AppLoadError("virtualenv '" + venv + "' has no bin/python");
-  (void)from_binary;
   return root.string();
 }
 

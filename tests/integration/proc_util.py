@@ -56,3 +56,15 @@ def accepted_and_read(port, client_ports):
                     and int(cols[4].split(":")[1], 16) == 0 and int(cols[9]) != 0):
                 out.add(remote_port)
     return out
+
+
+def fd_targets(pid):
+    """What each open fd of `pid` points at (readlink of /proc/PID/fd/N). An fd closed
+    while we list (the process may be importing) is skipped."""
+    links = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            links.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            continue
+    return links

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import IS_GUNICORN, Server, build_request, gthreadd_only
-from proc_util import wait_until
+from proc_util import fd_targets, wait_until
 
 pytestmark = gthreadd_only("these settings")
 
@@ -25,25 +25,8 @@ SLOW = ["--header-timeout", "60", "--body-timeout", "60", "--keep-alive", "60"]
 
 
 def socket_fds(pid):
-    """How many sockets the process holds (its fds that are sockets)."""
-    n = 0
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
-                n += 1
-        except OSError:
-            pass  # closed while listing
-    return n
-
-
-def fd_targets(pid):
-    out = []
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
-        except OSError:
-            pass
-    return out
+    """How many sockets the process holds."""
+    return sum(1 for target in fd_targets(pid) if target.startswith("socket:"))
 
 
 def reset(sock):

@@ -518,14 +518,7 @@ def test_heartbeat_file_lives_unlinked_in_worker_tmp_dir(proc_server, tmp_path):
     worker = worker_pids_alive(server)[0]
 
     def beats():
-        # The worker may still be opening and closing files (imports) while we look: an
-        # fd listed a moment ago can be gone by the time it is read.
-        links = []
-        for fd in os.listdir("/proc/%d/fd" % worker):
-            try:
-                links.append(os.readlink("/proc/%d/fd/%s" % (worker, fd)))
-            except FileNotFoundError:
-                continue
+        links = proc_util.fd_targets(worker)
         return [l for l in links if l.startswith(str(tmp) + "/") and l.endswith(" (deleted)")]
 
     proc_util.wait_until(beats, "an unlinked heartbeat file in %s among the worker's fds" % tmp, 10)
