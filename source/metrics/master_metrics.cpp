@@ -59,11 +59,15 @@ void MasterMetrics::in_child(int slot) noexcept {
 
 void MasterMetrics::forked(int slot, pid_t pid) noexcept {
   block_->assign(slot, pid);
+  slots_[pid] = slot;
   block_->master().worker_starts.fetch_add(1, std::memory_order_relaxed);
 }
 
-void MasterMetrics::reaped(int slot, ExitReason reason) {
-  block_->release(slot);
+void MasterMetrics::reaped(pid_t pid, ExitReason reason) {
+  const auto it = slots_.find(pid);
+  if (it == slots_.end()) return;
+  block_->release(it->second);
+  slots_.erase(it);
   block_->master().worker_exits[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
 }
 

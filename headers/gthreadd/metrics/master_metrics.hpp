@@ -6,9 +6,10 @@
 //   const int slot = m ? m->before_fork() : -1;       // master, before fork()
 //   child:  if (m) m->in_child(slot);                  // before the worker starts a thread
 //   parent: if (m) m->forked(slot, pid);               // or m->fork_failed(slot)
-//   reap:   if (m) m->reaped(slot, classify_exit(status, facts));
+//   reap:   if (m) m->reaped(pid, classify_exit(status, facts));
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,7 +53,9 @@ class MasterMetrics {
   void in_child(int slot) noexcept;
   void forked(int slot, pid_t pid) noexcept;
   void fork_failed(int slot) { block_->release(slot); }
-  void reaped(int slot, ExitReason reason);
+  // A worker reaped: its slot is folded and freed, its exit counted. Ignores a pid that
+  // forked() never saw (not a worker).
+  void reaped(pid_t pid, ExitReason reason);
 
   [[nodiscard]] SharedBlock& block() noexcept { return *block_; }
   [[nodiscard]] std::string url() const { return endpoint_->url(); }
@@ -62,6 +65,7 @@ class MasterMetrics {
 
   std::unique_ptr<SharedBlock> block_;
   std::vector<ListenerRef> listeners_;
+  std::map<pid_t, int> slots_;  // live workers' slots (-1: none), master thread only
   Endpoint::Log log_;
   bool warned_full_ = false;
   std::unique_ptr<Endpoint> endpoint_;  // last: stopped first, before what it reads

@@ -86,11 +86,14 @@ TEST(MasterMetrics, AWorkersCountsOutliveItAndItsExitIsCounted) {
   m->forked(slot, pid);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  m->reaped(slot, classify_exit(status, {.max_requests = true, .asked_to_stop = true}));
+  m->reaped(pid + 100000, ExitReason::Crash);  // not a worker: ignored
+  m->reaped(pid, classify_exit(status, {.max_requests = true, .asked_to_stop = true}));
   const std::string text = scrape(m->url());
   EXPECT_NE(text.find("gthreadd_requests_total{method=\"GET\",status=\"2xx\"} 7\n"), std::string::npos) << text;
   EXPECT_NE(text.find("gthreadd_worker_starts_total 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("gthreadd_worker_exits_total{reason=\"max_requests\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gthreadd_worker_exits_total{reason=\"crash\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gthreadd_workers 0\n"), std::string::npos) << text;
 }
 
 }  // namespace
