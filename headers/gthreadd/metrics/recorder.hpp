@@ -63,6 +63,13 @@ class Recorder {
   void set_threads(std::int64_t threads) const noexcept {
     if (slot_) slot_->threads.store(threads, kRelaxed);
   }
+  // The event loop's count, stored at its housekeeping tick (a sampled gauge: the loop
+  // knows both numbers, and counting every state change would cost every connection).
+  void set_connections(std::int64_t open, std::int64_t idle_keepalive) const noexcept {
+    if (!slot_) return;
+    slot_->open_connections.store(open, kRelaxed);
+    slot_->idle_keepalive.store(idle_keepalive, kRelaxed);
+  }
 
  private:
   static constexpr auto kRelaxed = std::memory_order_relaxed;

@@ -126,6 +126,16 @@ TEST(SharedBlock, TheRssOfALiveWorkerIsSampled) {
   EXPECT_GT(s.workers[0].rss_bytes, 1 << 20);
 }
 
+TEST(Recorder, ConnectionGaugesAreStoredAsSampled) {
+  auto block = make_block(1);
+  const Recorder r(&block->slot(static_cast<std::size_t>(block->claim())));
+  r.set_connections(5, 2);
+  r.set_connections(4, 3);
+  const Snapshot s = block->snapshot();
+  EXPECT_EQ(s.open_connections, 4);
+  EXPECT_EQ(s.idle_keepalive, 3);
+}
+
 TEST(Recorder, OffCostsNothingAndRecordsNothing) {
   const Recorder off;
   EXPECT_FALSE(off.enabled());
