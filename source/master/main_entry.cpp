@@ -95,7 +95,9 @@ int run_main(int argc, char** argv) {
   try {
     // --umask applies to the unix socket files we create, as in gunicorn's create_sockets.
     const mode_t old_umask = ::umask(static_cast<mode_t>(settings.umask));
-    listeners = net::bind_listeners(settings);
+    net::BindRetry retry;  // gunicorn's 5 attempts a second apart, logged here
+    retry.log = [](bool debug, const std::string& line) { debug ? spdlog::debug("{}", line) : spdlog::error("{}", line); };
+    listeners = net::bind_listeners(settings, retry);
     ::umask(old_umask);
     // gunicorn's sock.py chowns a unix socket to the worker user and group after bind, so a
     // proxy running as that user can connect when --umask keeps others out.
@@ -104,8 +106,7 @@ int run_main(int argc, char** argv) {
       if (auto error = chown_for_workers(settings, l.address.path); !error.empty()) throw std::runtime_error(error);
     }
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    spdlog::error("Can't connect to {}", settings.bind.empty() ? "" : settings.bind.front().original);
+    spdlog::error("{}", e.what());  // "Can't connect to ('127.0.0.1', 8000)" from bind_listeners
     return 1;
   }
 

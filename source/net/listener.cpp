@@ -10,17 +10,25 @@
 #include <sys/un.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace gthreadd::net {
 namespace {
 
-std::runtime_error bind_error(const config::BindAddress& addr, const char* what, int err) {
-  return std::runtime_error("cannot listen at " + addr.original + ": " + what + ": " +
-                            std::strerror(err));
+// One failed attempt at an address; `err` decides which of gunicorn's messages is logged.
+class BindFailure : public std::runtime_error {
+ public:
+  BindFailure(const std::string& what, int err) : std::runtime_error(what), err(err) {}
+  int err;
+};
+
+BindFailure bind_error(const config::BindAddress& addr, const char* what, int err) {
+  return BindFailure("cannot listen at " + addr.original + ": " + what + ": " + std::strerror(err), err);
 }
 
 void set_common_options(int fd, const config::Settings& settings, bool tcp) {
@@ -38,7 +46,7 @@ Listener bind_tcp(const config::BindAddress& addr, const config::Settings& setti
   const std::string port = std::to_string(addr.port);
   const char* host = addr.host.empty() ? nullptr : addr.host.c_str();
   if (int rc = ::getaddrinfo(host, port.c_str(), &hints, &found); rc != 0)
-    throw std::runtime_error("cannot listen at " + addr.original + ": " + ::gai_strerror(rc));
+    throw BindFailure("cannot listen at " + addr.original + ": " + ::gai_strerror(rc), 0);
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(found, ::freeaddrinfo);
 
   int last_errno = 0;
@@ -74,7 +82,7 @@ Listener bind_unix(const config::BindAddress& addr, const config::Settings& sett
   sockaddr_un sun{};
   sun.sun_family = AF_UNIX;
   if (addr.path.size() >= sizeof sun.sun_path)
-    throw std::runtime_error("cannot listen at " + addr.original + ": path too long");
+    throw BindFailure("cannot listen at " + addr.original + ": path too long", ENAMETOOLONG);
   std::memcpy(sun.sun_path, addr.path.c_str(), addr.path.size() + 1);
   // A socket file left by a previous run would make bind fail; only a socket is removed,
   // never a regular file someone pointed us at by mistake.
@@ -151,7 +159,52 @@ std::vector<int> parse_fd_list(const char* text) {
   return fds;
 }
 
+Listener bind_one(const config::BindAddress& addr, const config::Settings& settings) {
+  return addr.kind == config::BindAddress::Kind::Unix ? bind_unix(addr, settings) : bind_tcp(addr, settings);
+}
+
+// gunicorn's create_sockets loop: every failure is retried (not only EADDRINUSE), logging
+// "Connection in use"/"Invalid address" for those two errors and "Retrying in 1 second."
+// after each attempt, the last one included. Other errors say why at error level too
+// (gunicorn logs them at debug only, which leaves a failing start unexplained).
+Listener bind_with_retry(const config::BindAddress& addr, const config::Settings& settings,
+                         const BindRetry& retry) {
+  const std::string name = gunicorn_address_text(addr);
+  auto log = [&](bool debug, const std::string& message) {
+    if (retry.log) retry.log(debug, message);
+  };
+  for (int attempt = 0; attempt < retry.attempts; ++attempt) {
+    try {
+      return bind_one(addr, settings);
+    } catch (const BindFailure& e) {
+      if (e.err == EADDRINUSE) {
+        log(false, "Connection in use: " + name);
+      } else if (e.err == EADDRNOTAVAIL) {
+        log(false, "Invalid address: " + name);
+      } else {
+        log(false, e.what());
+      }
+      if (e.err != 0) {
+        log(true, "connection to " + name + " failed: [Errno " + std::to_string(e.err) + "] " +
+                      std::strerror(e.err));
+      }
+      log(false, "Retrying in 1 second.");
+      std::this_thread::sleep_for(std::chrono::milliseconds(retry.delay_ms));
+    }
+  }
+  throw std::runtime_error("Can't connect to " + name);
+}
+
 }  // namespace
+
+std::string gunicorn_address_text(const config::BindAddress& addr) {
+  switch (addr.kind) {
+    case config::BindAddress::Kind::Unix: return addr.path;
+    case config::BindAddress::Kind::Fd: return std::to_string(addr.fd);
+    case config::BindAddress::Kind::Tcp: break;
+  }
+  return "('" + addr.host + "', " + std::to_string(addr.port) + ")";
+}
 
 std::vector<Listener> inherited_listeners() {
   std::vector<Listener> out;
@@ -178,13 +231,13 @@ std::vector<Listener> inherited_listeners() {
   return out;
 }
 
-std::vector<Listener> bind_listeners(const config::Settings& settings) {
+std::vector<Listener> bind_listeners(const config::Settings& settings, BindRetry retry) {
   std::vector<Listener> out;
   if (auto inherited = inherited_listeners(); !inherited.empty()) return inherited;
   for (const auto& addr : settings.bind) {
     switch (addr.kind) {
-      case config::BindAddress::Kind::Tcp: out.push_back(bind_tcp(addr, settings)); break;
-      case config::BindAddress::Kind::Unix: out.push_back(bind_unix(addr, settings)); break;
+      case config::BindAddress::Kind::Tcp:
+      case config::BindAddress::Kind::Unix: out.push_back(bind_with_retry(addr, settings, retry)); break;
       case config::BindAddress::Kind::Fd: out.push_back(adopt_fd(addr.fd, addr.original)); break;
     }
   }

@@ -1,5 +1,6 @@
 #pragma once
 // Listening sockets, bound by the master before any fork so every worker inherits them.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,25 @@ inline constexpr const char* kInheritedFdsEnv = "GTHREADD_FD";
 // app and its children do not see them.
 std::vector<Listener> inherited_listeners();
 
+// How often an address that cannot be bound is tried. gunicorn's sock.create_sockets tries
+// 5 times, sleeping a second after each failure, so a restart under a supervisor survives the
+// old process still holding the port for a moment.
+// net does not log by itself (it links no logging library): the caller passes where the
+// messages go, `debug` telling gunicorn's debug-level line from its error-level ones.
+struct BindRetry {
+  int attempts = 5;
+  int delay_ms = 1000;
+  std::function<void(bool debug, const std::string& message)> log;
+};
+
 // Inherited sockets, when there are any, take the place of --bind (as gunicorn does).
 // Otherwise binds every --bind address (non-blocking, CLOEXEC, SO_REUSEADDR, SO_REUSEPORT with
-// --reuse-port, listen(backlog)). A stale unix socket file is replaced. Throws
-// std::runtime_error naming the address on failure (gunicorn: "Connection in use").
-std::vector<Listener> bind_listeners(const config::Settings& settings);
+// --reuse-port, listen(backlog)). A stale unix socket file is replaced. Each failed attempt is
+// logged as gunicorn logs it ("Connection in use: ('127.0.0.1', 8000)", "Retrying in 1
+// second."); when every attempt failed, throws std::runtime_error("Can't connect to ...").
+std::vector<Listener> bind_listeners(const config::Settings& settings, BindRetry retry = {});
+
+// The address as gunicorn's messages print it: str() of its address tuple or path.
+std::string gunicorn_address_text(const config::BindAddress& addr);
 
 }  // namespace gthreadd::net

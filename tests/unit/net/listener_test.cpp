@@ -8,9 +8,22 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace gthreadd::net {
 namespace {
+
+// Retries without the second's wait, and their log lines collected in `lines` if given.
+BindRetry quick(int attempts, std::function<void(bool, const std::string&)> log = {}) {
+  BindRetry retry;
+  retry.attempts = attempts;
+  retry.delay_ms = 1;
+  retry.log = std::move(log);
+  return retry;
+}
 
 config::BindAddress parse(const std::string& text) {
   std::string error;
@@ -36,7 +49,7 @@ TEST(Listener, AStaleUnixSocketFileIsReplacedButARegularFileIsNot) {
   EXPECT_NO_THROW(bind_listeners(s));
   std::filesystem::remove(path);
   std::ofstream(path) << "not a socket";
-  EXPECT_THROW(bind_listeners(s), std::runtime_error);
+  EXPECT_THROW(bind_listeners(s, quick(1)), std::runtime_error);
   std::filesystem::remove(path);
 }
 
@@ -46,12 +59,36 @@ TEST(Listener, AnAddressInUseIsAnErrorNamingIt) {
   auto first = bind_listeners(s);
   config::Settings again;
   again.bind = {parse("127.0.0.1:" + std::to_string(first[0].address.port))};
+  std::vector<std::string> lines;
+  BindRetry retry = quick(2, [&](bool debug, const std::string& line) {
+    if (!debug) lines.push_back(line);
+  });
+  const std::string name = "('127.0.0.1', " + std::to_string(first[0].address.port) + ")";
   try {
-    bind_listeners(again);
+    bind_listeners(again, retry);
     FAIL() << "expected an error";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("127.0.0.1:"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()), "Can't connect to " + name);
   }
+  // gunicorn's sock.create_sockets: each attempt logs these two lines.
+  const std::vector<std::string> expected = {"Connection in use: " + name, "Retrying in 1 second.",
+                                             "Connection in use: " + name, "Retrying in 1 second."};
+  EXPECT_EQ(lines, expected);
+}
+
+TEST(Listener, AnAddressFreedDuringTheRetriesIsBound) {
+  config::Settings s;
+  s.bind = {parse("127.0.0.1:0")};
+  auto first = std::make_unique<std::vector<Listener>>(bind_listeners(s));
+  config::Settings again;
+  again.bind = {parse("127.0.0.1:" + std::to_string((*first)[0].address.port))};
+  int failures = 0;
+  BindRetry retry = quick(5, [&](bool debug, const std::string& line) {
+    if (!debug && line.starts_with("Connection in use") && ++failures == 2) first.reset();
+  });
+  auto listeners = bind_listeners(again, retry);
+  ASSERT_EQ(listeners.size(), 1u);
+  EXPECT_EQ(failures, 2);
 }
 
 TEST(Listener, SocketsHandedOverInTheEnvironmentReplaceBind) {
@@ -73,7 +110,7 @@ TEST(Listener, SocketsHandedOverInTheEnvironmentReplaceBind) {
 TEST(Listener, AMalformedInheritedFdListIsAnError) {
   ::setenv("GUNICORN_FD", "3,x", 1);
   config::Settings s;
-  EXPECT_THROW(bind_listeners(s), std::runtime_error);
+  EXPECT_THROW(bind_listeners(s, quick(1)), std::runtime_error);
   ::unsetenv("GUNICORN_FD");
 }
 
