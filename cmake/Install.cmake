@@ -20,7 +20,7 @@ install(TARGETS gthreadd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # are never installed.
 find_program(GTHREADD_HELP2MAN help2man)
 find_program(GTHREADD_GZIP gzip)
-if(GTHREADD_SANITIZE OR GTHREADD_FUZZ)
+if(GTHREADD_SANITIZE OR GTHREADD_TSAN OR GTHREADD_FUZZ)
   message(STATUS "sanitizer/fuzz build: no man page")
 elseif(GTHREADD_HELP2MAN AND GTHREADD_GZIP)
   set(man ${CMAKE_CURRENT_BINARY_DIR}/gthreadd.1)

@@ -83,7 +83,7 @@ void fuzz_head(std::string_view in, const ParseLimits& limits, bool trusted) {
 }
 
 struct Decoded {
-  ChunkedDecoder::Status status;
+  ChunkedDecoder::Status status = ChunkedDecoder::Status::NeedMore;
   int error = 0;
   std::size_t consumed = 0;
   std::string body;
@@ -93,7 +93,7 @@ Decoded decode(std::string_view in, std::size_t step, std::uint64_t limit) {
   ChunkedDecoder d(limit);
   RequestBody body("/tmp", 1 << 16);
   std::string window;
-  Decoded out{ChunkedDecoder::Status::NeedMore};
+  Decoded out;
   for (std::size_t fed = 0; fed < in.size();) {
     const std::size_t n = std::min(step, in.size() - fed);
     window.append(in.substr(fed, n));
