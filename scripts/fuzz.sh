@@ -10,8 +10,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 jobs="${FUZZ_BUILD_JOBS:-2}"
 
+# GTHREADD_WERROR=ON in the environment (scripts/test.sh sets it) makes clang's warnings errors.
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DGTHREADD_FUZZ=ON -DGTHREADD_TESTS=OFF >/dev/null
+  -DGTHREADD_FUZZ=ON -DGTHREADD_TESTS=OFF -DGTHREADD_WERROR="${GTHREADD_WERROR:-OFF}" >/dev/null
 cmake --build "$build" --target fuzz_request_parser fuzz_proxy_header -j"$jobs"
 
 # The PROXY header parser is small (a 107-byte line, a 16-byte binary head and TLVs): a
