@@ -221,6 +221,25 @@ std::string apply_worker_class(Settings& s, std::string_view value) {
          "runs as gthread); eventlet, gevent, tornado and ASGI workers need gunicorn";
 }
 
+// gunicorn's reload_engine: 'auto' picks inotify on Linux when the inotify module is
+// installed, which gthreadd always has. 'poll' (mtime polling, for file systems that deliver
+// no inotify events, such as some container bind mounts) is refused rather than silently
+// replaced by inotify, which would then never fire there.
+std::string apply_reload_engine(Settings& s, std::string_view value) {
+  std::string word(trim(value));
+  std::transform(word.begin(), word.end(), word.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (word == "auto" || word == "inotify") {
+    s.reload_engine = word;
+    return {};
+  }
+  if (word == "poll") {
+    return "'poll' is not supported: gthreadd's --reload watches files with inotify (what 'auto' uses "
+           "on Linux); use auto or inotify";
+  }
+  return quoted(value) + " is not one of: auto, inotify (poll is not supported)";
+}
+
 std::string apply_bind(Settings& s, std::string_view value) {
   std::string error;
   auto address = parse_bind_address(trim(value), error);
@@ -350,7 +369,10 @@ std::vector<SettingSpec> build_table() {
                          &Settings::raw_env, check_env));
   t.push_back(boolean("preload_app", "--preload", "load the app in the master before forking", &Settings::preload_app));
   t.push_back(boolean("reload", "--reload", "restart workers when code changes", &Settings::reload));
-  t.push_back(repeatable("reload_extra_files", "--reload-extra-file", "extra file to watch with --reload (repeatable)",
+  t.push_back(make("reload_engine", "--reload-engine", "how --reload watches files: auto or inotify (the same on Linux)",
+                   Kind::Value, apply_reload_engine, [](const Settings& s) { return s.reload_engine; }));
+  t.push_back(repeatable("reload_extra_files", "--reload-extra-file",
+                         "extra file or glob pattern (*, ?, [...], **) to watch with --reload (repeatable)",
                          &Settings::reload_extra_files));
   t.push_back(refused("paste", "--paste,--paster", Kind::Value,
                       "PasteDeploy apps are not supported: point APP_URI at a module that builds the app"));

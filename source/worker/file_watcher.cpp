@@ -3,10 +3,15 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "gthreadd/worker/path_glob.hpp"
 
 namespace gthreadd::worker {
 
@@ -26,7 +31,41 @@ FileWatcher::~FileWatcher() {
 }
 
 void FileWatcher::watch(const std::vector<std::string>& files) {
+  std::vector<std::string> plain;
+  std::vector<std::string> expanded;
   std::lock_guard lock(mutex_);
+  for (const auto& f : files) {
+    std::error_code exists_ec;  // a module file whose path happens to contain '[' is a file
+    if (!is_glob_pattern(f) || std::filesystem::exists(f, exists_ec)) {
+      plain.push_back(f);
+      continue;
+    }
+    if (std::find(patterns_.begin(), patterns_.end(), f) != patterns_.end()) continue;
+    patterns_.push_back(f);
+    auto found = expand_glob(f);
+    // gunicorn 26.1 warns rather than failing: the pattern may match a file created later.
+    if (found.empty()) spdlog::warn("reload_extra_files: pattern '{}' matches no file yet", f);
+    expanded.insert(expanded.end(), found.begin(), found.end());
+  }
+  watch_files(plain);
+  watch_files(expanded);
+}
+
+std::vector<std::string> FileWatcher::expand_patterns() const {
+  std::vector<std::string> patterns;
+  {
+    std::lock_guard lock(mutex_);
+    patterns = patterns_;
+  }
+  std::vector<std::string> found;
+  for (const auto& pattern : patterns) {
+    auto more = expand_glob(pattern);
+    found.insert(found.end(), more.begin(), more.end());
+  }
+  return found;
+}
+
+void FileWatcher::watch_files(const std::vector<std::string>& files) {
   for (const auto& f : files) {
     std::error_code ec;
     auto abs = std::filesystem::absolute(f, ec);
@@ -55,6 +94,8 @@ void FileWatcher::rescan_every(std::chrono::milliseconds period,
     while (!stop_cv_.wait_for(lock, period, [this] { return stopping_; })) {
       lock.unlock();
       auto files = scan();
+      auto matched = expand_patterns();
+      files.insert(files.end(), matched.begin(), matched.end());
       if (!files.empty()) watch(files);
       lock.lock();
     }

@@ -3,7 +3,9 @@
 // --reload-extra-file) with inotify. The event loop polls its fd; a change makes the worker
 // exit gracefully and the master start a fresh one. Modules imported later (a Django view
 // at its first request) are added by rescan_every(), a small thread of the watcher's own:
-// gunicorn 24.1's reloader re-scans sys.modules the same way.
+// gunicorn 24.1's reloader re-scans sys.modules the same way. An entry with '*', '?' or '['
+// is a glob pattern (gunicorn 26.1), expanded at start and again at every rescan, so a file
+// created later is watched from then on.
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -29,19 +31,26 @@ class FileWatcher {
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   // Reads pending events; returns the first watched file that changed, or "" if none did.
   std::string changed_file();
-  // Adds files (and watches on their directories); safe from any thread.
+  // Adds files (and watches on their directories); glob patterns are kept and expanded.
+  // Safe from any thread.
   void watch(const std::vector<std::string>& files);
   // Starts a thread that calls `scan` every `period` and watches what it returns (files
-  // already watched are skipped). `scan` may return nothing when nothing new was imported.
+  // already watched are skipped), and expands the glob patterns again. `scan` may return
+  // nothing when nothing new was imported.
   void rescan_every(std::chrono::milliseconds period, std::function<std::vector<std::string>()> scan);
   [[nodiscard]] bool watches(const std::string& file) const;
 
  private:
+  void watch_files(const std::vector<std::string>& files);  // mutex_ held
+  [[nodiscard]] std::vector<std::string> expand_patterns() const;
+
   core::UniqueFd fd_;
   mutable std::mutex mutex_;                     // the maps: watch() runs on the rescan thread
   std::unordered_map<int, std::string> dirs_;    // watch descriptor → directory
   std::set<std::string> watched_dirs_;
   std::set<std::string> files_;                  // absolute paths
+  std::vector<std::string> patterns_;            // glob patterns, re-expanded by the rescan
+
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
