@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdint>
 #include <ctime>
 #include <stdexcept>
 
@@ -73,6 +74,57 @@ std::optional<std::string_view> last_header(std::span<const AccessRecord::Header
   return value;
 }
 
+// gunicorn's atoms are Python str: request bytes read as latin-1 (PATH_INFO, headers, the
+// request line) and the app's header values, which logging writes out as UTF-8. A byte
+// 0x80-0xFF therefore reaches the file as two bytes (é sent raw as C3 A9 is logged as
+// "Ã©", C3 83 C2 A9), and the log is always valid UTF-8 whatever a client sent.
+void append_latin1_as_utf8(std::string& out, std::string_view value) {
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x80) {
+      out += c;
+    } else {
+      out += static_cast<char>(0xC0 | (byte >> 6));
+      out += static_cast<char>(0x80 | (byte & 0x3F));
+    }
+  }
+}
+
+bool all_ascii(std::string_view value) {
+  for (char c : value)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
+// Python's bytes.decode('utf-8') succeeds (RFC 3629: no overlongs, surrogates or values
+// past U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
+    else return false;
+    if (s.size() - i <= n) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 // Python's base64.b64decode(validate=False): characters outside the alphabet are skipped.
 std::optional<std::string> base64_decode(std::string_view text) {
   std::string out;
@@ -109,7 +161,8 @@ std::optional<std::string> basic_auth_user(std::span<const AccessRecord::Header>
   const auto space = auth->find(' ');
   if (space == std::string::npos) return std::nullopt;
   auto decoded = base64_decode(std::string_view(*auth).substr(space + 1));
-  if (!decoded) return std::nullopt;
+  // gunicorn decodes the pair as UTF-8 and logs no user when that fails.
+  if (!decoded || !valid_utf8(*decoded)) return std::nullopt;
   const auto colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;
   return decoded->substr(0, colon);
@@ -228,10 +281,13 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
     value.clear();
     const auto micros = r.duration.count() < 0 ? 0 : r.duration.count();
     bool escape = true;
+    bool latin1 = false;  // bytes from the wire or the app's headers: written as UTF-8
     auto put = [&](std::string_view text) { value.append(text); };
     auto put_or_dash = [&](std::optional<std::string_view> text) { put(text ? *text : "-"); };
     switch (part.atom) {
-      case Atom::RemoteAddr: put(r.remote_addr.empty() ? "-" : r.remote_addr); break;
+      // environ['REMOTE_ADDR'] as it is: empty for a unix-socket peer, as in gunicorn,
+      // whose accept() gets '' as the peer's address there.
+      case Atom::RemoteAddr: put(r.remote_addr); break;
       case Atom::Ident: put("-"); break;
       case Atom::User: {
         auto user = basic_auth_user(r.request_headers);
@@ -241,12 +297,13 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
       case Atom::Time: put(clf_time(r.start + r.duration)); break;
       case Atom::RequestLine:
         put(r.method), put(" "), put(r.raw_uri), put(" "), put(r.protocol);
+        latin1 = true;
         break;
       case Atom::Status: put(std::to_string(r.status)); break;
-      case Atom::Method: put(r.method); break;
-      case Atom::Path: put(r.path); break;
-      case Atom::Query: put(r.query); break;
-      case Atom::Protocol: put(r.protocol); break;
+      case Atom::Method: put(r.method); latin1 = true; break;
+      case Atom::Path: put(r.path); latin1 = true; break;
+      case Atom::Query: put(r.query); latin1 = true; break;
+      case Atom::Protocol: put(r.protocol); latin1 = true; break;
       case Atom::BytesB:
       case Atom::Bytesb:
         // gunicorn: str(resp.sent) whenever it is known, so 0 bytes prints "0".
@@ -256,11 +313,13 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
       case Atom::Referer: {
         auto text = joined_header(r.request_headers, "referer");
         put(text ? *text : "-");
+        latin1 = true;
         break;
       }
       case Atom::UserAgent: {
         auto text = joined_header(r.request_headers, "user-agent");
         put(text ? *text : "-");
+        latin1 = true;
         break;
       }
       case Atom::Seconds: put(std::to_string(micros / 1000000)); escape = false; break;
@@ -274,8 +333,8 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
         break;
       }
       case Atom::Pid: put("<" + std::to_string(r.pid ? r.pid : ::getpid()) + ">"); break;
-      case Atom::RequestHeader: put_or_dash(last_header(r.request_headers, part.text)); break;
-      case Atom::ResponseHeader: put_or_dash(last_header(r.response_headers, part.text)); break;
+      case Atom::RequestHeader: put_or_dash(last_header(r.request_headers, part.text)); latin1 = true; break;
+      case Atom::ResponseHeader: put_or_dash(last_header(r.response_headers, part.text)); latin1 = true; break;
       case Atom::Environ: {
         std::optional<std::string> text;
         if (r.environ) {
@@ -303,7 +362,12 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
     const std::size_t width = static_cast<std::size_t>(part.width < 0 ? -part.width : part.width);
     const std::size_t pad = shown.size() < width ? width - shown.size() : 0;
     if (part.width > 0) out.append(pad, ' ');
-    out += shown;
+    // Precision and width above counted characters: one byte each in latin-1.
+    if (latin1 && !all_ascii(shown)) {
+      append_latin1_as_utf8(out, shown);
+    } else {
+      out += shown;
+    }
     if (part.width < 0) out.append(pad, ' ');
   }
 }

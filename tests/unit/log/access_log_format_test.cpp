@@ -74,8 +74,37 @@ TEST_F(AccessLogFormatTest, ZeroBytesPrintsZeroAsGunicornDoes) {
 
 TEST_F(AccessLogFormatTest, MissingValuesPrintDash) {
   record_.request_headers = {};
+  EXPECT_EQ(line("%(u)s %(f)s %(a)s %({host}i)s %({x}e)s"), "- - - - -");
+}
+
+// gunicorn: %(h)s is environ['REMOTE_ADDR'], '' for a unix-socket peer (gunicorn 20.1
+// and 23 print "|-|" for "%(h)s|%(l)s|" there).
+TEST_F(AccessLogFormatTest, AUnixSocketPeerPrintsAnEmptyHost) {
   record_.remote_addr = "";
-  EXPECT_EQ(line("%(h)s %(u)s %(f)s %(a)s %({host}i)s %({x}e)s"), "- - - - - -");
+  EXPECT_EQ(line("%(h)s|%(l)s|"), "|-|");
+}
+
+// Request bytes are latin-1 str in gunicorn, written out as UTF-8: raw "café" (C3 A9) is
+// logged as C3 83 C2 A9, and a lone E9 as C3 A9 (gunicorn 20.1's output for the same bytes).
+TEST_F(AccessLogFormatTest, NonAsciiBytesAreLoggedAsGunicornsLatin1StringsInUtf8) {
+  record_.path = "/caf\xc3\xa9";
+  request_headers_ = {{"User-Agent", "caf\xc3\xa9 \xe9"}, {"X-A", "\xff"}};
+  record_.request_headers = request_headers_;
+  response_headers_ = {{"X-B", "\xe9"}};
+  record_.response_headers = response_headers_;
+  EXPECT_EQ(line("%(U)s|%(a)s|%({x-a}i)s|%({x-b}o)s|%(U).4s|%(U)6s"),
+            "/caf\xc3\x83\xc2\xa9|caf\xc3\x83\xc2\xa9 \xc3\xa9|\xc3\xbf|\xc3\xa9|/caf|/caf\xc3\x83\xc2\xa9");
+}
+
+// gunicorn decodes the Basic credentials as UTF-8: a UTF-8 user is logged as such, bytes
+// that are not UTF-8 give no user.
+TEST_F(AccessLogFormatTest, TheUserIsUtf8OrNothing) {
+  request_headers_ = {{"Authorization", "Basic w6k6eA=="}};  // "\xc3\xa9:x"
+  record_.request_headers = request_headers_;
+  EXPECT_EQ(line("%(u)s"), "\xc3\xa9");
+  request_headers_ = {{"Authorization", "Basic 6Tp4"}};  // "\xe9:x"
+  record_.request_headers = request_headers_;
+  EXPECT_EQ(line("%(u)s"), "-");
 }
 
 TEST_F(AccessLogFormatTest, UserNeedsBasicAuthWithAColon) {
