@@ -1,6 +1,10 @@
 #include "gthreadd/config/command_line.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 
@@ -88,6 +92,13 @@ void read_sources(ParseOutcome& outcome, const CliValues& command_line, const Cl
     // gunicorn's get_config_from_filename: "Error: 'x.py' doesn't exist", exit status 1.
     if (std::error_code ec; !std::filesystem::exists(config_file, ec)) {
       throw ConfigError("'" + config_file + "' doesn't exist", 1);
+    }
+    // One line, not an interpreter traceback, for a path that cannot be read as a file.
+    if (std::error_code ec; !std::filesystem::is_regular_file(config_file, ec)) {
+      throw ConfigError("'" + config_file + "' is not a regular file", 1);
+    }
+    if (::access(config_file.c_str(), R_OK) != 0) {
+      throw ConfigError("cannot read '" + config_file + "': " + std::strerror(errno), 1);
     }
     if (is_python_config(config_file)) {
       if (!python_reader()) {
