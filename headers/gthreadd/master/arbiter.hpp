@@ -1,7 +1,11 @@
 #pragma once
-// The master: single-threaded, reacts to signals (through a signalfd, never in a handler)
-// and to a once-a-second tick; keeps the worker count at its target, reaps and respawns,
-// kills workers whose heartbeat went stale, and stops or reloads as gunicorn's arbiter.
+// The master, gunicorn's arbiter: a single-threaded loop that reacts to signals and to a
+// tick, keeps the worker count at its target, reaps and respawns, times out workers whose
+// heartbeat went stale, and stops, reloads or upgrades as gunicorn does. It ties the parts
+// together and does the I/O; the decisions are the WorkerTable's, the signals the
+// MasterSignals', the upgrade the BinaryUpgrade's, and a forked child's boot boot_worker's.
+//
+// Thread: the master's only thread (fork is safe because there is no other).
 #include <sys/types.h>
 
 #include <chrono>
@@ -12,13 +16,19 @@
 #include <vector>
 
 #include "gthreadd/config/settings.hpp"
-#include "gthreadd/core/unique_fd.hpp"
+#include "gthreadd/master/binary_upgrade.hpp"
+#include "gthreadd/master/master_signals.hpp"
 #include "gthreadd/master/pidfile.hpp"
+#include "gthreadd/master/worker_table.hpp"
 #include "gthreadd/net/listener.hpp"
 #include "gthreadd/worker/heartbeat.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
+#include "gthreadd/wsgi/server_hooks.hpp"
 
 namespace gthreadd::master {
+
+// The table's policy as the settings give it (--timeout, --graceful-timeout).
+WorkerTable::Policy table_policy(const config::Settings& settings);
 
 class Arbiter {
  public:
@@ -30,46 +40,38 @@ class Arbiter {
   int run();
 
  private:
-  struct Worker {
-    std::unique_ptr<worker::Heartbeat> heartbeat;
-    unsigned generation = 0;
-    bool aborted = false;      // SIGABRT sent for a stale heartbeat
-    bool terminating = false;  // SIGTERM sent (reload, TTOU, stop)
-    bool retiring = false;     // asked to be replaced (--max-requests); not counted
-    int cpu = -1;              // --cpu-affinity: the CPU it runs on; -1 = not pinned
-    std::chrono::steady_clock::time_point kill_at{};  // SIGKILL after graceful timeout
-  };
+  using Clock = WorkerTable::Clock;
 
+  void announce();
+  void manage_workers();
   void spawn_worker();
   void reap();
-  void manage_workers();
-  void check_heartbeats();
-  // Workers of the current generation that have booted and are not stopping.
-  [[nodiscard]] std::size_t booted_workers(bool count_retiring) const;
+  // A reaped worker's exit status; false when it halted the master.
+  bool worker_exited(const WorkerTable::Worker& gone, int status);
+  bool boot_failed(const WorkerTable::Worker& gone, int code);
+  // Tells the table what the heartbeats say, then carries out its timeouts.
+  void check_workers();
+  void execute(const std::vector<WorkerTable::Order>& orders);
+  [[nodiscard]] std::chrono::milliseconds wait_time() const;
   void handle_signal(int signo);
   void reload();
   void stop(bool graceful);
-  void reexec();
-  void maybe_promote();
+  void forget(pid_t pid);
   void signal_workers(int signo);
-  [[nodiscard]] std::size_t current_workers() const;
+  [[nodiscard]] wsgi::ServerView view() const { return {&settings_, table_.target()}; }
 
   config::Settings settings_;
   std::vector<net::Listener> listeners_;
   std::function<config::Settings()> reload_settings_;
-  core::UniqueFd signal_fd_;
+  MasterSignals signals_;
+  BinaryUpgrade upgrade_;
   Pidfile pidfile_;
-  std::map<pid_t, Worker> workers_;
-  unsigned generation_ = 0;
-  int target_workers_ = 1;
+  WorkerTable table_;
+  // Each worker's heartbeat file (opened before its fork), by pid: the same pids as table_.
+  std::map<pid_t, std::unique_ptr<worker::Heartbeat>> heartbeats_;
+  std::unique_ptr<wsgi::AppRunner> preloaded_;  // --preload: loaded here, inherited by fork
   bool halt_ = false;
   int exit_code_ = 0;
-  bool reloading_ = false;
-  std::vector<std::string> argv_;
-  std::string start_cwd_;
-  std::unique_ptr<wsgi::AppRunner> preloaded_;  // --preload: loaded here, inherited by fork
-  pid_t reexec_pid_ = 0;   // the new master we forked on USR2, while it lives
-  pid_t old_master_ = 0;   // when we are the new master of an upgrade, the one we replace
 };
 
 }  // namespace gthreadd::master
