@@ -191,6 +191,7 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
   try {
     if (pre_request) req = call_pre_request(request);
     py::dict environ = this->environ->build(request, body, peer, input.object);
+    if (StartResponse::add_early_hints(environ.ptr(), start_response.ptr()) < 0) throw py::error_already_set();
     if (pre_request) apply_added_headers(req, request.headers.size(), environ);
     if (environ_out) *environ_out = environ;
     if (post_request) environ_kept = environ;

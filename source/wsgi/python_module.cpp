@@ -1,5 +1,6 @@
 #include "gthreadd/wsgi/python_module.hpp"
 
+#include "gthreadd/wsgi/early_hints.hpp"
 #include "gthreadd/wsgi/error_stream.hpp"
 #include "gthreadd/wsgi/file_wrapper.hpp"
 #include "gthreadd/wsgi/input_stream.hpp"
@@ -18,6 +19,7 @@ py::module_ python_module() {
     ErrorStream::register_type(m);
     FileWrapper::register_type(m);
     StartResponse::register_type(m);
+    EarlyHints::register_type(m);
     py::module_::import("sys").attr("modules")["_gthreadd"] = m;
     return m.release().ptr();
   }();

@@ -162,6 +162,18 @@ bool ResponseStream::flush(bool final) {
   return ok;
 }
 
+// RFC 8297 §2: any number of 103s may precede the final response; HTTP/1.0 has no 1xx
+// (RFC 9110 §15.2), so gunicorn 25 sends none there.
+bool ResponseStream::send_early_hints(const std::string& fields) {
+  if (request_.version_minor == 0 || head_sent_ || broken_) return !broken_;
+  std::string bytes = "HTTP/1.1 103 Early Hints\r\n";
+  bytes += fields;
+  bytes += "\r\n";
+  std::vector<iovec> iov{{bytes.data(), bytes.size()}};
+  if (!send_iov(iov)) broken_ = true;
+  return !broken_;
+}
+
 bool ResponseStream::send_file(int fd, off_t offset, std::uint64_t count) {
   if (broken_ || aborted_) return false;
   if (no_body()) {

@@ -5,6 +5,8 @@
 #include <exception>
 #include <string>
 
+#include "gthreadd/wsgi/early_hints.hpp"
+
 namespace py = pybind11;
 
 namespace gthreadd::wsgi {
@@ -15,6 +17,7 @@ struct StartResponseObject {
   vectorcallfunc vectorcall;
   PyObject* weakrefs;
   ResponseStream* stream;
+  PyObject* hints;  // the request's wsgi.early_hints (owned), made with this object
 };
 
 PyTypeObject* type = nullptr;  // created once by register_type, never freed (as the module)
@@ -152,6 +155,7 @@ PyObject* call(PyObject* self, PyObject* const* args, std::size_t nargsf, PyObje
 void dealloc(PyObject* self) {
   PyTypeObject* tp = Py_TYPE(self);
   if (as_object(self)->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
+  Py_XDECREF(as_object(self)->hints);
   tp->tp_free(self);
   Py_DECREF(tp);  // instances of a heap type own a reference to it
 }
@@ -207,14 +211,41 @@ PyObject* StartResponse::create(ResponseStream* stream) {
   if (self == nullptr) return nullptr;
   as_object(self)->vectorcall = call;
   as_object(self)->stream = stream;
+  as_object(self)->hints = EarlyHints::create(stream);
+  if (as_object(self)->hints == nullptr) {
+    Py_DECREF(self);
+    return nullptr;
+  }
   return self;
 }
 
 void StartResponse::rebind(PyObject* self, ResponseStream* stream) noexcept {
   as_object(self)->stream = stream;
+  PyObject*& hints = as_object(self)->hints;
+  if (hints != nullptr && EarlyHints::reusable(hints)) {
+    EarlyHints::rebind(hints, stream);
+    return;
+  }
+  // The app kept the last request's callable (detached): this request gets its own.
+  Py_XDECREF(hints);
+  hints = EarlyHints::create(stream);
+  if (hints == nullptr) PyErr_Clear();  // add_early_hints reports the lack
 }
 
-void StartResponse::detach(PyObject* self) noexcept { as_object(self)->stream = nullptr; }
+void StartResponse::detach(PyObject* self) noexcept {
+  as_object(self)->stream = nullptr;
+  if (as_object(self)->hints != nullptr) EarlyHints::detach(as_object(self)->hints);
+}
+
+int StartResponse::add_early_hints(PyObject* environ, PyObject* self) noexcept {
+  static PyObject* key = PyUnicode_InternFromString("wsgi.early_hints");
+  PyObject* hints = as_object(self)->hints;
+  if (key == nullptr || hints == nullptr) {
+    if (!PyErr_Occurred()) PyErr_NoMemory();
+    return -1;
+  }
+  return PyDict_SetItem(environ, key, hints);
+}
 
 bool StartResponse::reusable(PyObject* self) noexcept {
   return Py_REFCNT(self) == 1 && as_object(self)->weakrefs == nullptr;

@@ -39,6 +39,10 @@ class ResponseStream {
   // an unsized body gets a Content-Length instead of chunking if the head is still unsent,
   // and a chunked body gets its last-chunk. False if the peer is gone.
   bool flush(bool final);
+  // wsgi.early_hints: "HTTP/1.1 103 Early Hints" with `fields` ("Name: value\r\n"...),
+  // sent now, before the final head; nothing on HTTP/1.0 or once the head went out.
+  // False if the peer is gone.
+  bool send_early_hints(const std::string& fields);
   // The rest of the body from a regular file (wsgi.file_wrapper); ends the body.
   bool send_file(int fd, off_t offset, std::uint64_t count);
 

@@ -27,6 +27,10 @@ class StartResponse {
   // True when the caller's reference is the only way to reach `self` (no other reference,
   // no weak reference): binding it to another request cannot be observed by anyone.
   [[nodiscard]] static bool reusable(PyObject* self) noexcept;
+  // Sets environ["wsgi.early_hints"] to the early-hints callable that goes with `self`
+  // (made with it, bound to the same stream, reused with it unless the app kept it).
+  // -1 with a Python error set on failure.
+  static int add_early_hints(PyObject* environ, PyObject* self) noexcept;
 };
 
 }  // namespace gthreadd::wsgi
