@@ -231,3 +231,44 @@ def test_an_early_hints_callable_kept_past_its_request_raises(hints_server):
         c.send(build_request("GET", "/kept", [("Connection", "close")]))
         r = c.read_response()
     assert r.body == b"ValueError", r
+
+
+# --------------------------------------------------------------------------------------
+# Access-log atoms as gunicorn writes them (lines produced by gunicorn 20.1 for the same
+# requests; the atoms are unchanged up to 26)
+# --------------------------------------------------------------------------------------
+
+ATOMS = '%(h)s|%(l)s|%(u)s|%(r)s|%(s)s|%(U)s|%(a)s|%({x-out}o)s|%(U).4s'
+
+
+def access_lines(server, log, raw_requests):
+    for raw in raw_requests:
+        with server.connect() as c:
+            c.send(raw)
+            c.read_until_close()
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        lines = [l for l in open(log, "rb").read().split(b"\n") if l and b"__ready__" not in l]
+        if len(lines) >= len(raw_requests):
+            return lines
+        time.sleep(0.05)
+    pytest.fail("access log lines missing:\n%s" % open(log, "rb").read())
+
+
+@pytest.mark.parametrize("unix", [False, True])
+def test_access_atoms_byte_for_byte_with_gunicorn(make_server, tmp_path, unix):
+    log = str(tmp_path / "access.log")
+    server = make_server("access_atoms:app", unix=unix,
+                         args=["--access-logfile", log, "--access-logformat", ATOMS])
+    lines = access_lines(server, log, [
+        b"GET /caf%C3%A9 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: caf\xc3\xa9 \xe9\r\n"
+        b"Authorization: Basic w6k6eA==\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic 6Tp4\r\nConnection: close\r\n\r\n",
+    ])
+    host = b"" if unix else b"127.0.0.1"  # gunicorn's REMOTE_ADDR for a unix-socket peer is ''
+    assert lines == [
+        host + b"|-|-|GET /caf%C3%A9 HTTP/1.1|200|/caf\xc3\x83\xc2\xa9|-|v\\\"1|/caf",
+        host + b"|-|\xc3\xa9|GET / HTTP/1.1|200|/|caf\xc3\x83\xc2\xa9 \xc3\xa9|v\\\"1|/",
+        host + b"|-|-|GET / HTTP/1.1|200|/|-|v\\\"1|/",
+    ], lines
