@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <deque>
 #include <iostream>
 
@@ -35,6 +36,57 @@ void expand_bare_proxy_protocol(std::vector<std::string>& args) {
   }
 }
 
+// "67108864" -> "64M", as --max-body-memory takes it; a size that is no whole K, M or G stays.
+std::string with_unit(const std::string& bytes) {
+  std::uint64_t value = std::stoull(bytes);
+  const char* units = "KMG";
+  std::string unit;
+  for (int i = 0; i < 3 && value >= 1024 && value % 1024 == 0; ++i) {
+    value /= 1024;
+    unit = std::string(1, units[i]);
+  }
+  return std::to_string(value) + unit;
+}
+
+// --help's "[default: X]" from what --print-config shows for an untouched Settings, in the
+// form the flag takes ("127.0.0.1,::1", not Python's list repr). Nothing for flags (off
+// unless given), for empty values, or when the help text already names the default.
+std::string default_note(const SettingSpec& spec) {
+  if (spec.kind == SettingSpec::Kind::Flag || spec.kind == SettingSpec::Kind::NegatedFlag) return {};
+  if (spec.help.find("default") != std::string::npos) return {};
+  std::string shown = spec.show(Settings{});
+  if (shown.size() >= 2 && shown.front() == '[' && shown.back() == ']') {
+    shown = shown.substr(1, shown.size() - 2);
+    std::erase(shown, '\'');
+    std::erase(shown, ' ');
+  }
+  if (shown.empty() || shown == "None") return {};
+  if (spec.value_name == "SIZE") shown = with_unit(shown);
+  return "  [default: " + shown + "]";
+}
+
+// Refused gunicorn settings are accepted by the parser, so the refusal names the setting and
+// why, but --help lists only what works (issue 14); they are named once in the footer.
+std::string refused_footer() {
+  std::string flags;
+  for (const auto& spec : setting_table()) {
+    if (spec.refused && !spec.flags.empty()) flags += (flags.empty() ? "" : ", ") + display_flag(spec);
+  }
+  if (flags.empty()) return {};
+  // Wrapped at 100 columns, as the option lines are.
+  std::string text = "gunicorn options gthreadd refuses, with a message saying why (not supported):";
+  std::size_t line_start = 0;
+  for (std::size_t pos = 0, next; pos < flags.size(); pos = next + 1) {
+    next = std::min(flags.find(' ', pos), flags.size());
+    if (text.size() - line_start + next - pos + 1 > 100) {
+      text += "\n ";
+      line_start = text.size() - 1;
+    }
+    text += " " + flags.substr(pos, next - pos);
+  }
+  return text + ".";
+}
+
 }  // namespace
 
 CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
@@ -45,15 +97,17 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
 
   CliValues out;
   std::string app_uri;
-  app.add_option("-c,--config", out.config_file, "config file: INI ([gthreadd] section) or gunicorn.conf.py");
-  app.add_option("APP_URI", app_uri, "the WSGI app: MODULE, MODULE:NAME or MODULE:FACTORY(args)");
+  app.add_option("-c,--config", out.config_file, "config file: INI ([gthreadd] section) or gunicorn.conf.py")
+      ->option_text("FILE");
+  app.add_option("APP_URI", app_uri, "the WSGI app: MODULE, MODULE:NAME or MODULE:FACTORY(args)")
+      ->option_text("MODULE[:NAME]");
 
   std::deque<Bound> bound;  // stable addresses: CLI11 keeps pointers to `values`
   for (const auto& spec : setting_table()) {
     if (spec.flags.empty()) continue;
     auto& b = bound.emplace_back(Bound{&spec, nullptr, {}});
     const std::string flags(spec.flags);
-    const std::string& help = spec.help;
+    const std::string help = spec.help + default_note(spec);
     if (spec.kind == SettingSpec::Kind::Flag || spec.kind == SettingSpec::Kind::NegatedFlag) {
       b.option = app.add_flag(flags, help);
     } else {
@@ -63,8 +117,12 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
                      ->multi_option_policy(spec.kind == SettingSpec::Kind::Repeatable
                                                ? CLI::MultiOptionPolicy::TakeAll
                                                : CLI::MultiOptionPolicy::TakeLast);
+      // The value's kind, instead of CLI11's "TEXT ..." (every value is bound as a string list).
+      b.option->option_text(spec.value_name);
     }
+    if (spec.refused) b.option->group("");  // hidden from --help; see refused_footer()
   }
+  app.footer(refused_footer());
 
   expand_bare_proxy_protocol(args);
   std::reverse(args.begin(), args.end());  // CLI11's vector overload expects them reversed

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "gthreadd/config/value_parsers.hpp"
@@ -42,7 +43,7 @@ SettingSpec integer(std::string_view name, std::string_view flags, std::string_v
   const std::string form = max == std::numeric_limits<int>::max()
                                ? "an integer >= " + std::to_string(min)
                                : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
-  return make(name, flags, help, Kind::Value,
+  SettingSpec spec = make(name, flags, help, Kind::Value,
           [=](Settings& s, std::string_view text) -> std::string {
             auto value = parse_integer(text);
             if (!value || *value < min || *value > max) return quoted(text) + " is not " + form;
@@ -50,11 +51,13 @@ SettingSpec integer(std::string_view name, std::string_view flags, std::string_v
             return {};
           },
           [=](const Settings& s) { return std::to_string(s.*field); });
+  spec.value_name = "INT";
+  return spec;
 }
 
 SettingSpec decimal(std::string_view name, std::string_view flags, std::string_view help,
                     double Settings::*field) {
-  return make(name, flags, help, Kind::Value,
+  SettingSpec spec = make(name, flags, help, Kind::Value,
           [=](Settings& s, std::string_view text) -> std::string {
             auto value = parse_decimal(text);
             if (!value || !(*value > 0)) return quoted(text) + " is not a number of seconds > 0";
@@ -67,12 +70,14 @@ SettingSpec decimal(std::string_view name, std::string_view flags, std::string_v
             if (text.back() == '.') text += '0';
             return text;
           });
+  spec.value_name = "SECONDS";
+  return spec;
 }
 
 // Bytes, with an optional K, M or G suffix (powers of 1024).
 SettingSpec byte_size(std::string_view name, std::string_view flags, std::string_view help,
                       std::uint64_t Settings::*field) {
-  return make(name, flags, help, Kind::Value,
+  SettingSpec spec = make(name, flags, help, Kind::Value,
           [=](Settings& s, std::string_view text) -> std::string {
             auto value = parse_byte_size(text);
             if (!value) return quoted(text) + " is not a byte count (a number, optionally with K, M or G)";
@@ -80,6 +85,8 @@ SettingSpec byte_size(std::string_view name, std::string_view flags, std::string
             return {};
           },
           [=](const Settings& s) { return std::to_string(s.*field); });
+  spec.value_name = "SIZE";
+  return spec;
 }
 
 SettingSpec boolean(std::string_view name, std::string_view flags, std::string_view help,
@@ -106,19 +113,21 @@ SettingSpec text(std::string_view name, std::string_view flags, std::string_view
 
 SettingSpec comma_list(std::string_view name, std::string_view flags, std::string_view help,
                        std::vector<std::string> Settings::*field) {
-  return make(name, flags, help, Kind::Value,
+  SettingSpec spec = make(name, flags, help, Kind::Value,
           [=](Settings& s, std::string_view value) -> std::string {
             s.*field = split_list(value);
             return {};
           },
           [=](const Settings& s) { return py_list(s.*field); });
+  spec.value_name = "LIST";
+  return spec;
 }
 
 // forwarded_allow_ips, proxy_allow_ips: '*', IP addresses and CIDR ranges, each checked
 // at start-up (gunicorn refuses a bad entry too) so a typo cannot silently trust nobody.
 SettingSpec address_list(std::string_view name, std::string_view flags, std::string_view help,
                          std::vector<std::string> Settings::*field) {
-  return make(name, flags, help, Kind::Value,
+  SettingSpec spec = make(name, flags, help, Kind::Value,
           [=](Settings& s, std::string_view value) -> std::string {
             auto items = split_list(value);
             for (const auto& item : items)
@@ -127,6 +136,8 @@ SettingSpec address_list(std::string_view name, std::string_view flags, std::str
             return {};
           },
           [=](const Settings& s) { return py_list(s.*field); });
+  spec.value_name = "ADDRESSES";
+  return spec;
 }
 
 SettingSpec repeatable(std::string_view name, std::string_view flags, std::string_view help,
@@ -147,7 +158,7 @@ SettingSpec repeatable(std::string_view name, std::string_view flags, std::strin
 
 SettingSpec one_of(std::string_view name, std::string_view flags, std::string_view help,
                    std::string Settings::*field, std::vector<std::string> choices) {
-  return make(name, flags, help, Kind::Value,
+  SettingSpec spec = make(name, flags, help, Kind::Value,
           [=](Settings& s, std::string_view value) -> std::string {
             std::string word(trim(value));
             std::transform(word.begin(), word.end(), word.begin(),
@@ -161,6 +172,10 @@ SettingSpec one_of(std::string_view name, std::string_view flags, std::string_vi
             return {};
           },
           [=](const Settings& s) { return s.*field; });
+  spec.value_name = "{";
+  for (const auto& c : choices) spec.value_name += (spec.value_name.size() > 1 ? "," : "") + c;
+  spec.value_name += "}";
+  return spec;
 }
 
 SettingSpec refused(std::string_view name, std::string_view flags, Kind kind, std::string why) {
@@ -345,14 +360,40 @@ std::string apply_statsd_host(Settings& s, std::string_view value) {
   return {};
 }
 
+// gunicorn also takes tcp:// and unix://PATH#stream; log/syslog_writer sends datagrams only,
+// so those are refused here, with the rest of the configuration, rather than when the logger
+// opens the socket.
 std::string apply_syslog_addr(Settings& s, std::string_view value) {
   const std::string_view address = trim(value);
-  if (!address.starts_with("udp://") && !address.starts_with("tcp://") &&
-      !address.starts_with("unix://")) {
-    return quoted(value) + " is not udp://HOST:PORT, tcp://HOST:PORT or unix://PATH[#dgram|#stream]";
+  if (address.starts_with("tcp://") || (address.starts_with("unix://") && address.ends_with("#stream"))) {
+    return quoted(value) + ": syslog over a stream socket is not supported; use udp://HOST:PORT or unix://PATH "
+                           "(datagrams)";
+  }
+  if (!address.starts_with("udp://") && !address.starts_with("unix://")) {
+    return quoted(value) + " is not udp://HOST:PORT or unix://PATH[#dgram]";
   }
   s.syslog_addr = std::string(address);
   return {};
+}
+
+// What --help shows for the values of settings whose builder (text, make, repeatable) cannot
+// know more than "TEXT". A setting missing here still shows TEXT.
+void name_values(std::vector<SettingSpec>& table) {
+  static const std::map<std::string_view, std::string_view> names = {
+      {"chdir", "DIR"}, {"pythonpath", "DIRS"}, {"virtualenv", "DIR"}, {"raw_env", "KEY=VALUE"},
+      {"reload_engine", "{auto,inotify}"}, {"reload_extra_files", "PATTERN"}, {"bind", "ADDRESS"},
+      {"worker_class", "CLASS"}, {"worker_tmp_dir", "DIR"}, {"body_tmp_dir", "DIR"},
+      {"limit_request_body", "BYTES"}, {"forwarder_headers", "HEADERS"},
+      {"proxy_protocol", "{off,v1,v2,auto}"}, {"pidfile", "FILE"}, {"user", "USER"}, {"group", "GROUP"},
+      {"umask", "MODE"}, {"proc_name", "NAME"}, {"errorlog", "FILE"}, {"accesslog", "FILE"},
+      {"access_log_format", "FORMAT"}, {"syslog_addr", "ADDRESS"}, {"syslog_prefix", "NAME"},
+      {"statsd_host", "ADDRESS"}, {"statsd_prefix", "PREFIX"}, {"dogstatsd_tags", "TAGS"},
+      {"cpu_affinity", "CPUS"}, {"timeout", "SECONDS"}, {"graceful_timeout", "SECONDS"},
+      {"keepalive", "SECONDS"}, {"syslog_facility", "FACILITY"}, {"logconfig", "FILE"},
+      {"logconfig_json", "FILE"}, {"metrics_bind", "ADDRESS"}};
+  for (auto& spec : table) {
+    if (auto it = names.find(spec.name); it != names.end()) spec.value_name = std::string(it->second);
+  }
 }
 
 std::vector<SettingSpec> build_table() {
@@ -380,7 +421,7 @@ std::vector<SettingSpec> build_table() {
                       "--spew traces every executed Python line; gthreadd does not provide it"));
   // --- server socket ---
   {
-    SettingSpec bind = make("bind", "-b,--bind", "address to listen on: HOST:PORT, [IPv6]:PORT, unix:PATH, fd://N (repeatable)",
+    SettingSpec bind = make("bind", "-b,--bind", "address to listen on: HOST:PORT, [IPv6]:PORT, unix:PATH, fd://N (repeatable; default 127.0.0.1:8000)",
                      Kind::Repeatable, apply_bind, show_bind);
     bind.clear = [](Settings& s) { s.bind.clear(); };
     t.push_back(std::move(bind));
@@ -511,10 +552,11 @@ std::vector<SettingSpec> build_table() {
   t.push_back(boolean("enable_stdio_inheritance", "--enable-stdio-inheritance", "keep stdio open in daemon mode",
                       &Settings::enable_stdio_inheritance));
   t.push_back(boolean("syslog", "--log-syslog", "send the error log to syslog", &Settings::syslog));
-  t.push_back(make("syslog_addr", "--log-syslog-to", "syslog address: udp://HOST:PORT, tcp://HOST:PORT, unix://PATH",
+  t.push_back(make("syslog_addr", "--log-syslog-to", "syslog address: udp://HOST:PORT or unix://PATH (datagrams)",
                Kind::Value, apply_syslog_addr, [](const Settings& s) { return s.syslog_addr; }));
   t.push_back(text("syslog_prefix", "--log-syslog-prefix", "program name in syslog lines", &Settings::syslog_prefix));
-  t.push_back(one_of("syslog_facility", "--log-syslog-facility", "syslog facility", &Settings::syslog_facility,
+  t.push_back(one_of("syslog_facility", "--log-syslog-facility", "syslog facility: user, daemon, local0 to local7, ...",
+                     &Settings::syslog_facility,
                      {"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news", "security",
                       "syslog", "user", "uucp", "local0", "local1", "local2", "local3", "local4", "local5",
                       "local6", "local7"}));
@@ -537,6 +579,7 @@ std::vector<SettingSpec> build_table() {
   // --- gthreadd extensions ---
   t.push_back(make("cpu_affinity", "--cpu-affinity", "pin worker N to the Nth CPU of this comma list", Kind::Value,
                apply_cpu_affinity, show_cpu_affinity));
+  name_values(t);
   return t;
 }
 
