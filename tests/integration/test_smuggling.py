@@ -40,7 +40,7 @@ FRAMING = [
     ("te_chunked_twice", post(b"Transfer-Encoding: chunked, chunked\r\n", b"0\r\n\r\n"), 400),
     ("te_chunked_twice_fields",
      post(b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", b"0\r\n\r\n"), 400),
-    # An unknown coding: 501 per DESIGN.md; 400 is as safe. Either way, never served.
+    # An unknown coding: 501 (RFC 9112 section 6.1); 400 is as safe. Either way, never served.
     ("te_xchunked", post(b"Transfer-Encoding: xchunked\r\n", b"0\r\n\r\n"), {400, 501}),
     ("te_unknown_coding", post(b"Transfer-Encoding: foo\r\n", b"0\r\n\r\n"), 501),
     ("te_non_ascii_padding", post(b"Transfer-Encoding: \xa0chunked\r\n", b"0\r\n\r\n"), 400),

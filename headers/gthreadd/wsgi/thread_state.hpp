@@ -1,7 +1,7 @@
 #pragma once
-// One Python thread state per OS thread for the thread's whole life (DESIGN.md: Django keeps
-// DB connections in threading.local, which lives in the thread state's dict). Creating and
-// destroying a state per request would drop them.
+// One Python thread state per OS thread for the thread's whole life (docs/architecture.md,
+// "Who owns what": Django keeps DB connections in threading.local, which lives in the thread
+// state's dict). Creating and destroying a state per request would drop them.
 #include <Python.h>
 
 namespace gthreadd::wsgi {
