@@ -1,7 +1,7 @@
 #pragma once
 // A growable byte buffer whose spare capacity is handed to recv(2) without being zeroed
-// first (std::string::resize would memset 16 KiB per read: it showed up at 6% of a
-// worker's profile). Views into it stay valid until it grows.
+// first (std::string::resize would memset 16 KiB per read, on the hot path). Views into it
+// stay valid until it grows.
 //
 // Optional room before the data and after the capacity lets the whole allocation be
 // handed to a new owner with its own header in front (a Python bytes object adopts a
@@ -111,7 +111,7 @@ class ByteBuffer {
 
   // A large block given up goes back to the kernel at once: its whole pages are dropped
   // before free(), which glibc does not return while other memory sits above it in the
-  // heap (a worker held ~30 MiB of freed upload buffers until the next malloc_trim).
+  // heap (freed upload buffers would stay resident until the next malloc_trim).
   // Only pages inside the block: malloc's own headers around it are never touched. Data
   // before `keep_prefix` bytes stays (shrink_to copies it out afterwards).
   void drop_pages(std::size_t keep_prefix = 0) noexcept {

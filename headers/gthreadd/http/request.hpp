@@ -2,8 +2,8 @@
 // A parsed request head. Every view points into storage the Request owns: the parser
 // copies the head (and any values joined from obs-fold) there when the head is complete,
 // so the views stay valid however the connection's read buffer moves or is compacted,
-// and however long the app keeps the request (issue 10: folded values used to live in
-// the parser and the head in the read buffer, and a later read left them dangling).
+// and however long the app keeps the request: a view into the parser or the read buffer
+// would dangle after the next read.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
