@@ -1,8 +1,8 @@
-"""pytest plugin that scripts/sanitize.sh loads (`-p pytest_sanitizer_reports`).
+"""pytest plugin that scripts/sanitize.sh and scripts/tsan.sh load (`-p pytest_sanitizer_reports`).
 
-A worker that dies of an ASan or UBSan report is replaced by the master like any crashed
-worker, so the client may only see a reset, or nothing at all, and the report would stay in
-a server log nobody prints. This turns any sanitizer report in the log of a server that
+A worker that dies of an ASan or UBSan report or a failed GTHREADD_ASSERT is replaced by the
+master like any crashed worker (and one with a TSan report keeps serving), so the client may
+only see a reset, or nothing at all, and the report would stay in a server log nobody prints. This turns any sanitizer report in the log of a server that
 tests/integration/conftest.py started into a test error that shows the report.
 """
 import re
@@ -11,7 +11,8 @@ import sys
 import pytest
 
 REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|: runtime error: "
-                    r"|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)")
+                    r"|WARNING: ThreadSanitizer|: assertion failed: "
+                    r"|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|ThreadSanitizer)")
 CONTEXT_LINES = 120
 
 _pending = []
