@@ -3,13 +3,28 @@
 #include "gthreadd/log/statsd.hpp"
 
 namespace gthreadd::log {
+namespace {
 
-RequestLog::RequestLog(const config::Settings& settings) {
-  if (!settings.accesslog.empty()) file_ = std::make_unique<AccessLog>(settings.accesslog, settings.access_log_format);
+std::function<void(std::string_view)>& access_forwarder() {
+  static std::function<void(std::string_view)> forward;
+  return forward;
+}
+
+}  // namespace
+
+void set_access_forwarder(std::function<void(std::string_view line)> forward) {
+  access_forwarder() = std::move(forward);
+}
+
+RequestLog::RequestLog(const config::Settings& settings) : forward_(access_forwarder()) {
+  // gunicorn logs access records whenever a logging configuration is set; its
+  // "gunicorn.access" handlers (the --access-logfile one included) decide where they go.
+  if (!settings.accesslog.empty() && !forward_)
+    file_ = std::make_unique<AccessLog>(settings.accesslog, settings.access_log_format);
   // gunicorn 20.1 Logger.access: syslog gets access lines unless told not to, even without
   // an access log file.
   if (settings.syslog && !settings.disable_redirect_access_to_syslog) syslog_.emplace(settings, "access");
-  if (file_ || syslog_) {
+  if (file_ || syslog_ || forward_) {
     format_.emplace(settings.access_log_format);
     environ_names_ = format_->environ_names();
   }
@@ -22,6 +37,7 @@ void RequestLog::log(const AccessRecord& record) {
     thread_local std::string line;
     format_->format(record, line);
     if (file_) file_->write_line(line);
+    if (forward_) forward_(line);
     if (syslog_) syslog_->write(6, line);
   }
   if (const Statsd* metrics = statsd()) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <pybind11/embed.h>
 
+#include "gthreadd/wsgi/python_logging.hpp"
 #include "gthreadd/wsgi/thread_state.hpp"
 #include "gthreadd/wsgi/virtualenv.hpp"
 
@@ -115,6 +116,13 @@ void start_interpreter(const config::Settings& settings) {
     if (late_site_packages) add_site_packages(*late_site_packages);
   } catch (const py::error_already_set& e) {
     throw AppLoadError(std::string("cannot set up sys.path: ") + e.what());
+  }
+  // After chdir, as gunicorn resolves a relative logconfig; a refused configuration stops
+  // the start, like an app that cannot be loaded.
+  try {
+    apply_python_logging(settings);
+  } catch (const std::runtime_error& e) {
+    throw AppLoadError(e.what());
   }
 }
 

@@ -92,6 +92,9 @@ std::vector<config::Assignment> read(const std::string& path) {
         continue;
       }
       for (auto element : value) out.push_back({spec, as_text(element), origin});
+    } else if (spec->name == "logconfig_dict" && py::isinstance<py::dict>(value)) {
+      // Nested dicts and lists survive only as JSON (dictConfig's input, gunicorn 19.8+).
+      out.push_back({spec, py::module_::import("json").attr("dumps")(value).cast<std::string>(), origin});
     } else {
       out.push_back({spec, as_text(value), origin});
     }

@@ -3,9 +3,11 @@
 // (--access-logfile, and syslog with --log-syslog as gunicorn redirects access lines there)
 // and gunicorn's StatsD request metrics (--statsd-host). Built once per worker; log() is
 // called on a pool thread after it released the GIL.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gthreadd/config/settings.hpp"
@@ -15,6 +17,12 @@
 #include "gthreadd/log/syslog_writer.hpp"
 
 namespace gthreadd::log {
+
+// With logconfig/logconfig_dict/logconfig_json the access lines go to Python's
+// "gunicorn.access" logger instead of the access log file: wsgi sets this, before any
+// RequestLog is built, to a function that hands a line over. Unset (the default), nothing
+// changes.
+void set_access_forwarder(std::function<void(std::string_view line)> forward);
 
 class RequestLog {
  public:
@@ -30,6 +38,7 @@ class RequestLog {
   void log(const AccessRecord& record);
 
  private:
+  std::function<void(std::string_view)> forward_;  // see set_access_forwarder
   std::optional<AccessLogFormat> format_;
   std::unique_ptr<AccessLog> file_;
   std::optional<SyslogWriter> syslog_;

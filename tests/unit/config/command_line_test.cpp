@@ -155,10 +155,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{{"--ssl-version", "TLSv1_2", "app"}, {"ssl_version", "TLS"}},
         BadLine{{"--cert-reqs", "2", "app"}, {"cert_reqs", "TLS"}},
         BadLine{{"--do-handshake-on-connect", "app"}, {"do_handshake_on_connect", "TLS"}},
-        // gunicorn's Python logging configuration: one refusal in every format.
-        BadLine{{"--log-config", "logging.conf", "app"}, {"logconfig", "configured by its own settings"}},
-        BadLine{{"--log-config-json", "logging.json", "app"}, {"logconfig_json", "not supported yet"}},
-        BadLine{{"--logger-class", "myapp.logs.JsonLogger", "app"}, {"logger_class", "configured by its own settings"}},
+        // gunicorn's logger class: refused in every format (logconfig* are supported).
+        BadLine{{"--logger-class", "myapp.logs.JsonLogger", "app"}, {"logger_class", "which gthreadd does not run"}},
         BadLine{{"--proxy-protocol", "v3", "app"}, {"proxy_protocol", "'v3' is not one of: off, v1, v2, auto"}},
         BadLine{{"--log-level", "verbose", "app"}, {"loglevel", "debug, info, warning, error, critical"}},
         BadLine{{"-m", "0999", "app"}, {"umask"}},
@@ -240,9 +238,14 @@ TEST_F(CommandLineTest, ConfigErrorCarriesTheErrorLogTheSourcesNamed) {
   }
 }
 
-TEST_F(CommandLineTest, PythonLoggingSettingsAreRefusedUnlessDefault) {
-  write("log.ini", "[gunicorn]\nlogconfig_dict = {'version': 1}\n");
-  EXPECT_NE(error_of({"-c", "log.ini", "app"}).find("logconfig_dict"), std::string::npos);
+// logconfig_dict is JSON text in an INI file (a .py dict is converted to it); {} is unset.
+TEST_F(CommandLineTest, PythonLoggingSettingsAreAcceptedAndLoggerClassOnlyAsDefault) {
+  write("log.ini", "[gunicorn]\nlogconfig_dict = {\"version\": 1}\nlogconfig = logging.ini\n");
+  EXPECT_EQ(error_of({"-c", "log.ini", "app"}), "");
+  EXPECT_EQ(settings({"-c", "log.ini", "app"}).logconfig_dict, "{\"version\": 1}");
+  write("log1.ini", "[gunicorn]\nlogconfig_dict = version=1\n");
+  EXPECT_NE(error_of({"-c", "log1.ini", "app"}).find("logconfig_dict"), std::string::npos);
+  EXPECT_NE(error_of({"--logger-class", "myapp.Logger", "app"}).find("logger_class"), std::string::npos);
   write("log2.ini", "[gunicorn]\nlogger_class = gunicorn.glogging.Logger\nlogconfig_dict = {}\nlogconfig =\n");
   EXPECT_EQ(error_of({"-c", "log2.ini", "app"}), "");
   EXPECT_EQ(error_of({"--logger-class", "simple", "app"}), "");
