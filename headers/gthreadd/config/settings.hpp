@@ -4,6 +4,7 @@
 // master and workers only read it.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,11 +95,6 @@ struct Settings {
   std::string statsd_host;
   std::string statsd_prefix;
   std::string dogstatsd_tags;
-  // Python logging configuration (wsgi/python_logging): when one is set, the error and
-  // access records go to Python's "gunicorn.error" and "gunicorn.access" loggers.
-  std::string logconfig;                // --log-config: a logging.config.fileConfig INI file
-  std::string logconfig_dict;           // logconfig_dict, as JSON text (a .py dict is converted)
-  std::string logconfig_json;           // --log-config-json: a JSON file for dictConfig
   bool enable_backlog_metric = false;  // --enable-backlog-metric: StatsD gunicorn.backlog (gunicorn 24.1)
 
   // --- gthreadd extensions ---
