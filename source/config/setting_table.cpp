@@ -255,6 +255,19 @@ std::string apply_reload_engine(Settings& s, std::string_view value) {
   return quoted(value) + " is not one of: auto, inotify (poll is not supported)";
 }
 
+// logconfig_dict: a .py config's dict arrives as JSON text (wsgi/python_config); gunicorn's
+// default, {}, means unset. Python's dictConfig checks the rest when it is applied.
+std::string apply_logconfig_dict(Settings& s, std::string_view value) {
+  const std::string_view text = trim(value);
+  if (text.empty() || text == "{}") {
+    s.logconfig_dict.clear();
+    return {};
+  }
+  if (!text.starts_with("{") || !text.ends_with("}")) return quoted(value) + " is not a dict (JSON object text)";
+  s.logconfig_dict = std::string(text);
+  return {};
+}
+
 std::string apply_bind(Settings& s, std::string_view value) {
   std::string error;
   auto address = parse_bind_address(trim(value), error);
@@ -567,15 +580,17 @@ std::vector<SettingSpec> build_table() {
   t.push_back(boolean("enable_backlog_metric", "--enable-backlog-metric",
                       "send the TCP listeners' accept-queue length to StatsD as gunicorn.backlog (gunicorn 24.1)",
                       &Settings::enable_backlog_metric));
-  // gunicorn's Python logging configuration: gthreadd's logging is spdlog, configured by the
-  // settings above. Refused in every config format (issue 10), except gunicorn's defaults.
+  // gunicorn's Python logging configuration: when set, records go through Python's logging
+  // (wsgi/python_logging), applied as gunicorn's glogging.Logger.setup applies it.
+  t.push_back(text("logconfig", "--log-config", "logging.config.fileConfig INI file: records go to Python's "
+                   "gunicorn.error and gunicorn.access loggers", &Settings::logconfig));
+  t.push_back(make("logconfig_dict", "", "logging.config.dictConfig dict (JSON text in an INI file)", Kind::Value,
+                   apply_logconfig_dict, [](const Settings& s) { return s.logconfig_dict.empty() ? "{}" : s.logconfig_dict; }));
+  t.push_back(text("logconfig_json", "--log-config-json", "JSON file for logging.config.dictConfig",
+                   &Settings::logconfig_json));
   {
-    const std::string why = "gthreadd's logging is configured by its own settings (errorlog, loglevel, accesslog, "
-                            "access_log_format, syslog*, statsd*); Python logging configuration is not supported "
-                            "yet; remove the setting";
-    t.push_back(refused_unless_default("logconfig", "--log-config", Kind::Value, why, {}));
-    t.push_back(refused_unless_default("logconfig_dict", "", Kind::Value, why, {"{}"}));
-    t.push_back(refused_unless_default("logconfig_json", "--log-config-json", Kind::Value, why, {}));
+    const std::string why = "a logger class replaces gunicorn's Python logger, which gthreadd does not run; use "
+                            "logconfig, logconfig_dict or logconfig_json to change how records are formatted";
     t.push_back(refused_unless_default("logger_class", "--logger-class", Kind::Value, why,
                                        {"gunicorn.glogging.logger", "simple", "gunicorn.instrument.statsd.statsd"}));
   }
