@@ -95,7 +95,6 @@ struct Settings {
   std::string statsd_host;
   std::string statsd_prefix;
   std::string dogstatsd_tags;
-  bool enable_backlog_metric = false;  // --enable-backlog-metric: StatsD gunicorn.backlog (gunicorn 24.1)
   // Python logging configuration (wsgi/python_logging): when one is set, the error and
   // access records go to Python's "gunicorn.error" and "gunicorn.access" loggers.
   std::string logconfig;                // --log-config: a logging.config.fileConfig INI file
@@ -105,7 +104,6 @@ struct Settings {
 
   // --- gthreadd extensions ---
   std::vector<int> cpu_affinity;        // --cpu-affinity: pin worker N to a CPU from the list
-  std::optional<BindAddress> metrics_bind;  // --metrics-bind: Prometheus /metrics endpoint (off)
   std::optional<BindAddress> metrics_bind;  // --metrics-bind: Prometheus /metrics endpoint (off)
 
   // Not a setting: what parse_settings adjusted (a limit clamped, as gunicorn clamps it),
