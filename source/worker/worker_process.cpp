@@ -17,7 +17,9 @@
 
 #include "gthreadd/core/unique_fd.hpp"
 #include "gthreadd/worker/event_loop.hpp"
+#include "gthreadd/worker/queued_answer.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
+#include "gthreadd/wsgi/hang_report.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
 #include "gthreadd/wsgi/interpreter_probe.hpp"
 #include "gthreadd/wsgi/python_process.hpp"
@@ -45,6 +47,7 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
   for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP, SIGWINCH, SIGTTIN, SIGTTOU, SIGUSR2})
     sigaddset(&handled, sig);
   ::pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+  wsgi::block_abort_signal();  // the master's SIGABRT (WORKER TIMEOUT) goes to the hang reporter
   sigset_t unblock;
   sigemptyset(&unblock);
   sigaddset(&unblock, SIGCHLD);  // the app's subprocess calls must see their children
@@ -92,6 +95,7 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
     return kExitBootError;
   }
   wsgi::call_worker_hook(wsgi::Hook::PostWorkerInit);
+  wsgi::start_hang_reporter(settings, [] { answer_queued_requests(); });
   wsgi::release_gil_from_main_thread();
 
   // TBB caps its pool at the core count by default; --threads is the number of concurrent

@@ -24,6 +24,7 @@
 #include "gthreadd/wsgi/py_visibility.hpp"
 #include "gthreadd/wsgi/python_error.hpp"
 #include "gthreadd/wsgi/python_module.hpp"
+#include "gthreadd/wsgi/request_board.hpp"
 #include "gthreadd/wsgi/response_stream.hpp"
 #include "gthreadd/wsgi/server_hooks.hpp"
 #include "gthreadd/wsgi/start_response.hpp"
@@ -341,6 +342,7 @@ struct AccessCapture {
 
 RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody& body,
                                  const PeerInfo& peer, ResponseWriter& writer) {
+  const BoardTurn on_board(request, peer);  // what this thread runs, for the hang report
   const bool logging = impl_->request_log.has_value();
   const auto started = std::chrono::steady_clock::now();
   thread_local AccessCapture capture;

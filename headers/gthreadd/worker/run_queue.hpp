@@ -18,6 +18,17 @@ namespace gthreadd::worker {
 
 class RunQueue {
  public:
+  RunQueue() noexcept { current_.store(this, std::memory_order_release); }
+  ~RunQueue() {
+    RunQueue* self = this;
+    current_.compare_exchange_strong(self, nullptr);
+  }
+  RunQueue(const RunQueue&) = delete;
+  RunQueue& operator=(const RunQueue&) = delete;
+  // The worker's queue (its one Pool's, the newest one made), for the abort path that
+  // answers what no thread started (queued_answer.hpp); nullptr if none.
+  static RunQueue* current() noexcept { return current_.load(std::memory_order_acquire); }
+
   void push(std::unique_ptr<Connection> conn) {
     bool wake;
     {
@@ -66,6 +77,20 @@ class RunQueue {
     return conn;
   }
 
+  // Every pop() returns nullptr from now on; what was queued is handed to the caller,
+  // which answers it: no pool thread will start it.
+  std::deque<std::unique_ptr<Connection>> close_and_take() {
+    std::deque<std::unique_ptr<Connection>> taken;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      taken.swap(items_);
+      size_.store(0, std::memory_order_relaxed);
+    }
+    ready_.notify_all();
+    return taken;
+  }
+
   // Every pop() returns nullptr from now on; what was queued is dropped (closed).
   void close() {
     std::deque<std::unique_ptr<Connection>> dropped;
@@ -79,6 +104,7 @@ class RunQueue {
 
  private:
   static constexpr int kYields = 4;
+  static inline std::atomic<RunQueue*> current_{nullptr};
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<std::unique_ptr<Connection>> items_;
