@@ -1,6 +1,11 @@
 #pragma once
 // One client connection. Owned by exactly one party at a time: the event loop while it
-// reads and parses, or the single pool task that runs its request (moved as a unique_ptr).
+// reads and parses, or the single pool thread that runs its request (moved as a
+// unique_ptr through the RunQueue and back through the ReturnQueue). Every member is
+// touched only by the current owner; the hand-off through a queue's mutex orders the
+// owners' accesses. The comments below say which owner writes a member when only one does.
+// The quiet-return protocol (Pool) is the one place a member written by the pool
+// (quiet_return) tells the loop something. See docs/architecture.md, "Who owns what".
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -14,6 +19,7 @@
 #include "gthreadd/http/request_body.hpp"
 #include "gthreadd/http/request_parser.hpp"
 #include "gthreadd/worker/body_budget.hpp"
+#include "gthreadd/worker/transport.hpp"
 #include "gthreadd/wsgi/peer_info.hpp"
 
 namespace gthreadd::worker {
@@ -30,9 +36,12 @@ enum class ConnState {
 
 struct Connection {
   Connection(core::UniqueFd f, const http::ParseLimits& limits, std::string spill_dir, BodyBudget* budget)
-      : fd(std::move(f)), parser(limits), body(std::move(spill_dir)), chunked(limits.body), charge(budget) {}
+      : fd(std::move(f)), socket(fd.get()), parser(limits), body(std::move(spill_dir)), chunked(limits.body), charge(budget) {}
 
   core::UniqueFd fd;
+  SocketTransport socket;     // the plain transport over fd; TLS will add its own
+  // Every read, write and sendfile of this connection goes here (never to fd directly).
+  [[nodiscard]] Transport& io() noexcept { return socket; }
   wsgi::PeerInfo peer;
   core::ByteBuffer buf;       // bytes read and not yet consumed (the parsed Request owns a copy of its head)
   std::size_t head_start = 0; // where the current request starts in buf
@@ -49,21 +58,25 @@ struct Connection {
   ConnState state = ConnState::Idle;
   Clock::time_point deadline{};   // meaning depends on state
   bool continue_sent = false;
-  bool keep_alive = true;         // set by the pool task from the response outcome
-  // Handed back by the pool task already reset for the next request, its fd still
-  // registered (ReturnQueue::push_quiet); `released_large` says the reset freed a large
-  // buffer.
+  bool keep_alive = true;         // written by the pool thread from the response outcome
+  // The quiet-return protocol (Pool). Written by the pool thread under the ReturnQueue's
+  // lock as it hands the connection back, read by the loop once it took it: handed back
+  // already reset for the next request, its fd still registered, without waking the loop
+  // (`released_large`: the reset freed a large buffer); an edge came while the pool had
+  // it, so the loop re-polls the socket.
   bool quiet_return = false;
-  // Edge-triggered epoll (EventLoop::arm), touched by the loop only: the fd is registered;
-  // a read stopped before the socket was drained, or an edge came while the pool had the
+  bool early_edge = false;
+  bool released_large = false;
+  // Edge-triggered epoll (EventLoop::arm), written by the loop only (the pool reads
+  // `registered` and `peer_closed` to decide a quiet return): the fd is registered; a read
+  // stopped before the socket was drained, or an edge came while the pool had the
   // connection, so the socket must be re-polled; a recv returned 0 (the peer's FIN).
   bool registered = false;
   bool recheck = false;
   bool peer_closed = false;
-  bool released_large = false;
   std::uint64_t served = 0;
   // Accepted moments ago and no request dispatched yet: its request is on the way, so the
-  // balanced accept counts it as load (EventLoop::has_capacity) until kFreshWindow passes.
+  // balanced accept counts it as load (AcceptPolicy::has_capacity) until kFreshWindow passes.
   bool fresh = false;
   Clock::time_point accepted_at{};
 };

@@ -1,16 +1,18 @@
 #pragma once
-// ResponseWriter over a non-blocking socket, used from a pool thread without the GIL.
+// ResponseWriter over a connection's Transport, used from a pool thread without the GIL.
 // A client that stops reading gets `send_timeout` of no progress, then the write fails
 // and the connection is closed: it cannot hold a pool thread forever.
 #include <chrono>
 
+#include "gthreadd/worker/transport.hpp"
 #include "gthreadd/wsgi/response_writer.hpp"
 
 namespace gthreadd::worker {
 
 class SocketWriter final : public wsgi::ResponseWriter {
  public:
-  SocketWriter(int fd, std::chrono::milliseconds send_timeout) : fd_(fd), timeout_(send_timeout) {}
+  SocketWriter(Transport& transport, std::chrono::milliseconds send_timeout)
+      : transport_(transport), timeout_(send_timeout) {}
   bool send(std::span<const iovec> iov) override;
   bool send_file(int fd, off_t offset, std::size_t count) override;
   ssize_t send_nowait(std::span<const iovec> iov) override;
@@ -20,7 +22,7 @@ class SocketWriter final : public wsgi::ResponseWriter {
 
  private:
   bool wait_writable();
-  int fd_;
+  Transport& transport_;
   std::chrono::milliseconds timeout_;
   bool timed_out_ = false;
 };

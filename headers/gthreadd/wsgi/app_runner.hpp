@@ -9,24 +9,22 @@
 #include "gthreadd/config/settings.hpp"
 #include "gthreadd/http/request.hpp"
 #include "gthreadd/http/request_body.hpp"
+#include "gthreadd/worker/request_handler.hpp"
 #include "gthreadd/wsgi/peer_info.hpp"
 #include "gthreadd/wsgi/response_writer.hpp"
 
 namespace gthreadd::wsgi {
 
-struct RequestOutcome {
-  bool keep_alive = false;   // false: the worker closes the connection after this response
-  int status = 0;            // status sent (0 if nothing was sent)
-  std::uint64_t body_bytes = 0;
-};
+using RequestOutcome = worker::RequestOutcome;
 
-class AppRunner {
+// The worker's RequestHandler over the embedded interpreter.
+class AppRunner final : public worker::RequestHandler {
  public:
   // Loads the app named by settings.app (the interpreter must be up; called with the GIL
   // held by the worker's main thread at boot). Throws AppLoadError with a message naming
   // the module/attribute that failed.
   explicit AppRunner(const config::Settings& settings);
-  ~AppRunner();
+  ~AppRunner() override;
   AppRunner(const AppRunner&) = delete;
   AppRunner& operator=(const AppRunner&) = delete;
 
@@ -34,14 +32,14 @@ class AppRunner {
   // thread state for its whole life on first use (threading.local survives requests).
   // `request.keep_alive` is the client's wish; the outcome may say close anyway.
   RequestOutcome handle(const http::Request& request, http::RequestBody& body,
-                        const PeerInfo& peer, ResponseWriter& writer);
+                        const PeerInfo& peer, ResponseWriter& writer) override;
 
   // The access-log line (and StatsD request metrics) of an answer the worker gave without
   // the app: a rejected request, a deadline, a full body budget. gunicorn's handle_error
   // logs one for a request it could parse; here every answered request gets one, with
   // "-" for what was never received. On the event loop thread, without the GIL.
   void log_answer_without_app(const http::Request& request, const PeerInfo& peer, int status,
-                              std::uint64_t body_bytes, std::chrono::microseconds duration);
+                              std::uint64_t body_bytes, std::chrono::microseconds duration) override;
 
  private:
   struct Impl;

@@ -1,0 +1,101 @@
+#include "gthreadd/worker/pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "gthreadd/core/assert.hpp"
+#include "gthreadd/worker/http_connection.hpp"
+#include "gthreadd/worker/socket_writer.hpp"
+
+namespace gthreadd::worker {
+
+Pool::Pool(tbb::task_arena& arena, RequestHandler& handler, int threads, std::chrono::milliseconds send_timeout)
+    : handler_(handler), threads_(static_cast<std::size_t>(std::max(1, threads))), send_timeout_(send_timeout) {
+  tasks_ = static_cast<int>(threads_);
+  // One task per arena thread, each for the worker's life: the arena is sized to
+  // --threads, so all of them run at once and --threads requests can be in the app.
+  for (std::size_t i = 0; i < threads_; ++i) arena.enqueue([this] { run_task(); });
+}
+
+Pool::~Pool() {
+  run_queue_.close();
+  std::unique_lock lock(tasks_mutex_);
+  tasks_done_.wait(lock, [&] { return tasks_ == 0; });
+}
+
+void Pool::run_task() {
+  while (auto conn = run_queue_.pop()) {
+    serve(*conn);
+    hand_back(std::move(conn));
+  }
+  std::lock_guard lock(tasks_mutex_);
+  if (--tasks_ == 0) tasks_done_.notify_all();
+}
+
+void Pool::submit(std::unique_ptr<Connection> conn) {
+  GTHREADD_ASSERT(conn->state == ConnState::Running, "a connection goes to the pool only to run its request");
+  GTHREADD_ASSERT(!conn->quiet_return, "a quietly returned connection was resubmitted before the loop took it");
+  running_.fetch_add(1, std::memory_order_relaxed);
+  run_queue_.push(std::move(conn));
+}
+
+void Pool::collect(std::vector<std::unique_ptr<Connection>>& out, bool woken) {
+  if (woken) returns_.drain(out);
+  else returns_.take(out);
+#if GTHREADD_ASSERTIONS_ACTIVE
+  for (const auto& conn : out) {
+    GTHREADD_ASSERT(conn->state == ConnState::Running, "returned by the pool in a state the pool does not own");
+    GTHREADD_ASSERT(!conn->quiet_return || (conn->registered && conn->keep_alive),
+                    "a quiet return must be registered and kept alive");
+  }
+#endif
+}
+
+bool Pool::idle() {
+  // running_ first: it drops under the return queue's lock as the connection is queued,
+  // so once it reads 0, every returned connection is visible to empty().
+  return running_.load(std::memory_order_acquire) == 0 && returns_.empty();
+}
+
+bool Pool::may_return_quietly(const Connection& conn) const {
+  // Only the plain case: kept alive, registered, nothing pipelined behind the request
+  // (that must be parsed by the loop now, not when more bytes come), the peer's FIN not
+  // read yet (no edge will come: the loop must close it now, not at the keep-alive
+  // deadline), and no stop or retirement under way (the loop must hear of the last
+  // requests at once).
+  return conn.keep_alive && conn.registered && !conn.peer_closed && conn.buf.size() <= conn.request.head_length &&
+         quiet_allowed_.load(std::memory_order_acquire);
+}
+
+void Pool::hand_back(std::unique_ptr<Connection> conn) {
+  // The reset happens here, off the loop and outside the queue's lock (it may free large
+  // buffers or a spilled body).
+  const bool eligible = may_return_quietly(*conn);
+  if (eligible) conn->released_large = HttpConnection::reset_for_next(*conn);
+  returns_.push(std::move(conn), [&](Connection& c) {
+    // Not the request that frees the first thread of a full pool: the loop stopped
+    // listening when the pool filled (AcceptPolicy::has_capacity) and must start again
+    // now, not at its next wake-up (a new connection to a --threads 1 worker would wait
+    // up to the overflow check). Everything else may stay quiet.
+    const std::size_t before = running_.fetch_sub(1, std::memory_order_acq_rel);
+    GTHREADD_ASSERT(before > 0, "more returns than submissions");
+    GTHREADD_ASSERT(!eligible || c.buf.empty(), "a quiet return is reset for its next request");
+    return eligible && before != threads_;
+  });
+}
+
+void Pool::serve(Connection& conn) {
+  SocketWriter writer(conn.io(), send_timeout_);
+  try {
+    const auto outcome = handler_.handle(conn.request, conn.body, conn.peer, writer);
+    conn.keep_alive = outcome.keep_alive;
+    if (writer.timed_out())
+      spdlog::info("Client {} read nothing for {} s: dropped before the end of the response to {} {}",
+                   conn.peer.remote_addr.empty() ? conn.peer.server_name : conn.peer.remote_addr,
+                   send_timeout_.count() / 1000, conn.request.method, conn.request.target);
+  } catch (const std::exception& e) {
+    spdlog::error("Error handling request: {}", e.what());
+    conn.keep_alive = false;
+  }
+}
+
+}  // namespace gthreadd::worker
