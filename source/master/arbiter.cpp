@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +18,7 @@
 #include "gthreadd/master/cpu_pinning.hpp"
 #include "gthreadd/master/process_setup.hpp"
 #include "gthreadd/master/worker_boot.hpp"
+#include "gthreadd/metrics/exposition.hpp"
 #include "gthreadd/worker/worker_process.hpp"
 #include "gthreadd/wsgi/python_process.hpp"
 
@@ -44,7 +46,15 @@ Arbiter::Arbiter(config::Settings settings, std::vector<net::Listener> listeners
       reload_settings_(std::move(reload_settings)),
       upgrade_(std::move(argv)),
       table_(std::max(1, settings_.workers), table_policy(settings_)),
-      preloaded_(std::move(preloaded)) {}
+      preloaded_(std::move(preloaded)) {
+  // Before the first fork: every worker, and every replacement, inherits the block.
+  std::string error;
+  metrics_ = metrics::MasterMetrics::start(
+      settings_.metrics_bind, settings_.workers, metrics::listener_refs(listeners_),
+      [](bool failed, const std::string& line) { failed ? spdlog::error("{}", line) : spdlog::info("{}", line); },
+      error);
+  if (!metrics_ && settings_.metrics_bind) throw std::runtime_error(error);
+}
 
 void Arbiter::announce() {
   wsgi::call_server_hook(wsgi::Hook::OnStarting, view());
@@ -94,6 +104,7 @@ void Arbiter::manage_workers() {
   if (halt_) return;
   // gunicorn's manage_workers reports the worker count on every pass of the loop.
   if (const auto* metrics = log::statsd()) metrics->gauge("gunicorn.workers", static_cast<double>(table_.size()));
+  if (settings_.enable_backlog_metric) report_backlog();
   for (int n = table_.missing(); n > 0 && !halt_; --n) spawn_worker();
   execute(table_.rebalance(Clock::now()));
 }
@@ -105,20 +116,24 @@ void Arbiter::spawn_worker() {
   wsgi::call_server_worker_hook(wsgi::Hook::PreFork, view(), 0, age);
   spdlog::default_logger()->flush();
   const pid_t master = ::getpid();
+  const int slot = metrics_ ? metrics_->before_fork() : -1;
   const pid_t pid = wsgi::fork_process();
   if (pid < 0) {
     spdlog::error("fork: {}", std::strerror(errno));
+    if (metrics_) metrics_->fork_failed(slot);
     return;
   }
   if (pid == 0) {
     // Child: drop what belongs to the master, then become a worker.
     signals_.close_in_child();
+    if (metrics_) metrics_->in_child(slot);
     for (auto& [other, beat] : heartbeats_) beat.reset();
     boot_worker({settings_, listeners_, *heartbeat, preloaded_.get(), master, age, cpu, table_.target()});
   }
   [[maybe_unused]] const int added = table_.add(pid, cpu);
   GTHREADD_ASSERT(added == age, "the age the hooks saw is the table's");
   heartbeats_.emplace(pid, std::move(heartbeat));
+  if (metrics_) metrics_->forked(slot, pid);
 }
 
 void Arbiter::forget(pid_t pid) {
@@ -135,6 +150,14 @@ void Arbiter::reap() {
     const auto gone = table_.remove(pid);
     if (!gone) continue;
     heartbeats_.erase(pid);
+    if (metrics_) {
+      const bool boot_error = WIFEXITED(status) && (WEXITSTATUS(status) == worker::kExitAppLoadError ||
+                                                    WEXITSTATUS(status) == worker::kExitBootError);
+      metrics_->reaped(pid, metrics::classify_exit(status, {.boot_failed = boot_error,
+                                                            .timed_out = gone->aborted,
+                                                            .max_requests = gone->retiring,
+                                                            .asked_to_stop = gone->stopping}));
+    }
     wsgi::call_server_worker_hook(wsgi::Hook::ChildExit, view(), pid, gone->age);
     if (!worker_exited(*gone, status)) return;
   }
@@ -205,6 +228,14 @@ void Arbiter::execute(const std::vector<WorkerTable::Order>& orders) {
         break;
     }
   }
+}
+
+// gunicorn 24.1's manage_workers: the accept-queue length summed over the listeners, as a
+// StatsD histogram (gunicorn.backlog) and a debug line, on every pass of the loop.
+void Arbiter::report_backlog() const {
+  const auto backlog = metrics::total_backlog(metrics::listener_refs(listeners_));
+  spdlog::debug("socket backlog: {}", backlog);
+  if (const auto* statsd = log::statsd()) statsd->histogram("gunicorn.backlog", static_cast<double>(backlog));
 }
 
 void Arbiter::signal_workers(int signo) {

@@ -5,7 +5,8 @@
 // together and does the I/O; the decisions are the WorkerTable's, the signals the
 // MasterSignals', the upgrade the BinaryUpgrade's, and a forked child's boot boot_worker's.
 //
-// Thread: the master's only thread (fork is safe because there is no other).
+// Thread: the master's main thread. Its only other thread is the metrics endpoint's
+// (--metrics-bind), which holds no lock a forked worker needs (metrics/endpoint.hpp).
 #include <sys/types.h>
 
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "gthreadd/master/master_signals.hpp"
 #include "gthreadd/master/pidfile.hpp"
 #include "gthreadd/master/worker_table.hpp"
+#include "gthreadd/metrics/master_metrics.hpp"
 #include "gthreadd/net/listener.hpp"
 #include "gthreadd/worker/heartbeat.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
@@ -58,6 +60,7 @@ class Arbiter {
   void stop(bool graceful);
   void forget(pid_t pid);
   void signal_workers(int signo);
+  void report_backlog() const;  // --enable-backlog-metric
   [[nodiscard]] wsgi::ServerView view() const { return {&settings_, table_.target()}; }
 
   config::Settings settings_;
@@ -70,6 +73,7 @@ class Arbiter {
   // Each worker's heartbeat file (opened before its fork), by pid: the same pids as table_.
   std::map<pid_t, std::unique_ptr<worker::Heartbeat>> heartbeats_;
   std::unique_ptr<wsgi::AppRunner> preloaded_;  // --preload: loaded here, inherited by fork
+  std::unique_ptr<metrics::MasterMetrics> metrics_;  // --metrics-bind; null when off
   bool halt_ = false;
   int exit_code_ = 0;
 };
