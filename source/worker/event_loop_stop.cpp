@@ -29,13 +29,21 @@ void EventLoop::beat_or_stop(Clock::time_point now) {
   // is stuck (then this tick does not run) or its interpreter cannot be entered, the GIL
   // held by C code, for that long. Long requests and slow downloads are progress: timing a
   // worker out because all its threads were busy for --timeout killed every response on it.
-  const bool stuck = settings_.timeout > 0 && probe_ != nullptr &&
-                     now - probe_->last_entered() > std::chrono::seconds(settings_.timeout);
+  // The beat carries when the interpreter was last known to be enterable (a probe period
+  // after the probe last entered it: it would have entered again by then), and the master
+  // counts --timeout from there, once. Stopping the beat only after --timeout here made the
+  // master's own --timeout come on top: a held GIL was killed after twice --timeout.
+  std::chrono::nanoseconds unresponsive{};
+  if (settings_.timeout > 0 && probe_ != nullptr)
+    unresponsive = std::max(unresponsive, now - probe_->last_entered() - probe_->period());
+  const bool stuck = unresponsive >= std::chrono::seconds(1);
   if (stuck && !interpreter_stuck_)
-    spdlog::critical("The interpreter could not be entered for {} s (the GIL held by C code): "
-                     "the worker stops its heartbeat and will be timed out", settings_.timeout);
+    spdlog::critical("The interpreter could not be entered for over {} ms (the GIL held by C code): "
+                     "the worker will be timed out {} s after that unless it is released",
+                     std::chrono::duration_cast<std::chrono::milliseconds>(unresponsive + probe_->period()).count(),
+                     settings_.timeout);
   interpreter_stuck_ = stuck;
-  if (!stuck) heartbeat_.beat();
+  heartbeat_.beat_since(unresponsive);
   // gunicorn's workers compare their parent pid at every notify: a master killed with -9
   // must not leave its workers serving (and holding the port) forever.
   if (!stopping_ && ::getppid() != parent_pid_) {

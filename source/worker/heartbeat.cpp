@@ -33,6 +33,16 @@ Heartbeat::Heartbeat(const std::string& dir) {
 
 void Heartbeat::beat() const noexcept { ::futimens(fd_.get(), nullptr); }
 
+void Heartbeat::beat_since(std::chrono::nanoseconds ago) const noexcept {
+  if (ago <= std::chrono::nanoseconds::zero()) return beat();
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const auto at = std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec) - ago;
+  const auto sec = std::chrono::floor<std::chrono::seconds>(at);
+  const timespec times[2] = {{sec.count(), (at - sec).count()}, {sec.count(), (at - sec).count()}};
+  ::futimens(fd_.get(), times);
+}
+
 void Heartbeat::mark_booting() const noexcept {
   const timespec epoch[2] = {{0, 0}, {0, 0}};
   ::futimens(fd_.get(), epoch);

@@ -40,9 +40,6 @@ def timed_out_after(server, pid, started):
 
 
 # strict: once the worker's beat carries the probe's time, this passes and the marker must go.
-@pytest.mark.xfail(strict=True, reason="the worker stops beating only after --timeout of a held GIL, "
-                   "so the master's --timeout comes on top (about 2 x --timeout); its fix is the "
-                   "worker's (the beat says when the interpreter was last entered)")
 def test_gil_held_in_c_code_is_timed_out_within_the_timeout_and_a_bit(start):
     server = start(threads=1)
     pid = server.worker_pids()[0]

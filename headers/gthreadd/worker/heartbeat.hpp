@@ -18,6 +18,10 @@ class Heartbeat {
   // when it exists, else /tmp).
   explicit Heartbeat(const std::string& dir);
   void beat() const noexcept;                   // worker side
+  // Worker side: it last made progress `ago` before now. The master counts --timeout from
+  // that moment, so a worker beating for a past moment is timed out when that moment is
+  // --timeout old, not --timeout after it stopped beating.
+  void beat_since(std::chrono::nanoseconds ago) const noexcept;
   // Master side, before fork: mtime 0 means "still booting" — a worker importing a slow
   // app is not timed out until its event loop has beaten once.
   void mark_booting() const noexcept;

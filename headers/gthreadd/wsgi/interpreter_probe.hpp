@@ -28,6 +28,8 @@ class InterpreterProbe {
   InterpreterProbe(const InterpreterProbe&) = delete;
   InterpreterProbe& operator=(const InterpreterProbe&) = delete;
 
+  [[nodiscard]] std::chrono::milliseconds period() const noexcept { return period_; }
+
   // The last moment the probe held the GIL (its start counts as one).
   [[nodiscard]] Clock::time_point last_entered() const noexcept {
     return Clock::time_point(Clock::duration(last_entered_.load(std::memory_order_relaxed)));
