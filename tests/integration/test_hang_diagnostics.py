@@ -9,10 +9,11 @@ import os
 import re
 import signal
 import socket
+import time
 
 import pytest
 
-from conftest import BOOT_RE, LISTEN_RE, Server, build_request, gthreadd_only
+from conftest import APPS, BOOT_RE, LISTEN_RE, Server, build_request, gthreadd_only
 from proc_util import alive, wait_until
 
 pytestmark = gthreadd_only("the hang report")
@@ -63,7 +64,7 @@ def hang_server(tmp_path):
     def factory(args=(), threads=2):
         error_log = str(tmp_path / "error.log")
         marker = str(tmp_path / "marker")
-        server = FileLogServer("hangs:app", ["--error-logfile", error_log, "-c", "hangs_conf.py"] + list(args),
+        server = FileLogServer("hangs:app", ["--error-logfile", error_log, "-c", os.path.join(APPS, "hangs_conf.py")] + list(args),
                                workers=1, threads=threads, env={"HANG_MARKER": marker})
         server.error_log = error_log
         server.marker = marker
@@ -143,12 +144,16 @@ def test_request_queued_behind_a_hung_thread_gets_503_when_the_worker_is_aborted
             wait_in_file(server.marker, r"^start /spin-forever$", "the view to start")
             # ...its next request waits for the one thread, which never comes back.
             queued.send(build_request("GET", "/queued"))
+            # Nothing outside the worker shows that its loop has read the request and queued
+            # it for the busy thread; that takes microseconds, so 2 s is a wide margin (an
+            # unread request is closed without an answer, which this test would not accept).
+            time.sleep(2)
             os.kill(worker, signal.SIGABRT)
             response = queued.read_response()
             assert response.status == 503, response
             assert response.header("Connection", "").lower() == "close", response
-            text = read(server.error_log)
-            assert re.search(r"Answered 503 to GET /queued from 127\.0\.0\.1", text), text
+            wait_in_file(server.error_log, r"Answered 503 to GET /queued from 127\.0\.0\.1",
+                         "the 503 to be logged")
         finally:
             hung.close()
     wait_until(lambda: not alive(worker), "the aborted worker to exit", DEADLINE)
