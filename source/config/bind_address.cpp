@@ -30,12 +30,9 @@ bool fail(std::string& error, std::string_view text, std::string_view why) {
 
 std::string BindAddress::url() const {
   switch (kind) {
-    case Kind::Unix:
-      return "unix:" + path;
-    case Kind::Fd:
-      return "fd://" + std::to_string(fd);
-    case Kind::Tcp:
-      break;
+    case Kind::Unix: return "unix:" + path;
+    case Kind::Fd: return "fd://" + std::to_string(fd);
+    case Kind::Tcp: break;
   }
   const bool v6 = host.find(':') != std::string::npos;
   return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);

@@ -30,8 +30,9 @@ void expand_bare_proxy_protocol(std::vector<std::string>& args) {
     std::string next = i + 1 < args.size() ? args[i + 1] : "";
     std::transform(next.begin(), next.end(), next.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    const bool version = next.size() > 1 && next[0] == 'v' &&
-                         std::all_of(next.begin() + 1, next.end(), [](unsigned char c) { return std::isdigit(c); });
+    const bool version =
+        next.size() > 1 && next[0] == 'v' &&
+        std::all_of(next.begin() + 1, next.end(), [](unsigned char c) { return std::isdigit(c); });
     if (next != "off" && next != "auto" && !version) args[i] = "--proxy-protocol=auto";
   }
 }
@@ -52,7 +53,8 @@ std::string with_unit(const std::string& bytes) {
 // form the flag takes ("127.0.0.1,::1", not Python's list repr). Nothing for flags (off
 // unless given), for empty values, or when the help text already names the default.
 std::string default_note(const SettingSpec& spec) {
-  if (spec.kind == SettingSpec::Kind::Flag || spec.kind == SettingSpec::Kind::NegatedFlag) return {};
+  if (spec.kind == SettingSpec::Kind::Flag || spec.kind == SettingSpec::Kind::NegatedFlag)
+    return {};
   if (spec.help.find("default") != std::string::npos) return {};
   std::string shown = spec.show(Settings{});
   if (shown.size() >= 2 && shown.front() == '[' && shown.back() == ']') {
@@ -70,11 +72,13 @@ std::string default_note(const SettingSpec& spec) {
 std::string refused_footer() {
   std::string flags;
   for (const auto& spec : setting_table()) {
-    if (spec.refused && !spec.flags.empty()) flags += (flags.empty() ? "" : ", ") + display_flag(spec);
+    if (spec.refused && !spec.flags.empty())
+      flags += (flags.empty() ? "" : ", ") + display_flag(spec);
   }
   if (flags.empty()) return {};
   // Wrapped at 100 columns, as the option lines are.
-  std::string text = "gunicorn options gthreadd refuses, with a message saying why (not supported):";
+  std::string text =
+      "gunicorn options gthreadd refuses, with a message saying why (not supported):";
   std::size_t line_start = 0;
   for (std::size_t pos = 0, next; pos < flags.size(); pos = next + 1) {
     next = std::min(flags.find(' ', pos), flags.size());
@@ -97,7 +101,8 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
 
   CliValues out;
   std::string app_uri;
-  app.add_option("-c,--config", out.config_file, "config file: INI ([gthreadd] section) or gunicorn.conf.py")
+  app.add_option("-c,--config", out.config_file,
+                 "config file: INI ([gthreadd] section) or gunicorn.conf.py")
       ->option_text("FILE");
   app.add_option("APP_URI", app_uri, "the WSGI app: MODULE, MODULE:NAME or MODULE:FACTORY(args)")
       ->option_text("MODULE[:NAME]");
@@ -145,9 +150,7 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
     if (b.option->count() == 0) continue;
     const std::string where = prefix + display_flag(*b.spec);
     switch (b.spec->kind) {
-      case SettingSpec::Kind::Flag:
-        out.assignments.push_back({b.spec, "true", where});
-        break;
+      case SettingSpec::Kind::Flag: out.assignments.push_back({b.spec, "true", where}); break;
       case SettingSpec::Kind::NegatedFlag:
         out.assignments.push_back({b.spec, "false", where});
         break;
@@ -155,7 +158,8 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
         for (const auto& value : b.values) out.assignments.push_back({b.spec, value, where});
     }
   }
-  if (!app_uri.empty()) out.assignments.push_back({find_setting("wsgi_app"), app_uri, prefix + "APP_URI"});
+  if (!app_uri.empty())
+    out.assignments.push_back({find_setting("wsgi_app"), app_uri, prefix + "APP_URI"});
   return out;
 }
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "gthreadd/config/cli_options.hpp"
@@ -64,8 +64,9 @@ void clamp_limits(Settings& s) {
     const char* flag;
     int max;
   };
-  for (const Limit& limit : {Limit{&Settings::limit_request_line, "--limit-request-line", 8190},
-                             Limit{&Settings::limit_request_fields, "--limit-request-fields", 32768}}) {
+  for (const Limit& limit :
+       {Limit{&Settings::limit_request_line, "--limit-request-line", 8190},
+        Limit{&Settings::limit_request_fields, "--limit-request-fields", 32768}}) {
     if (s.*limit.field <= limit.max) continue;
     s.config_warnings.push_back(std::string(limit.flag) + " " + std::to_string(s.*limit.field) +
                                 " is above the maximum; using " + std::to_string(limit.max) +
@@ -76,13 +77,14 @@ void clamp_limits(Settings& s) {
 
 // Every source in precedence order, into outcome.settings.
 void read_sources(ParseOutcome& outcome, const CliValues& command_line, const CliValues& from_env) {
-  std::string config_file = !command_line.config_file.empty() ? command_line.config_file
-                                                               : from_env.config_file;
+  std::string config_file =
+      !command_line.config_file.empty() ? command_line.config_file : from_env.config_file;
   if (config_file.empty() && std::filesystem::is_regular_file("gthreadd.ini")) {
     config_file = "gthreadd.ini";
   }
   // gunicorn reads ./gunicorn.conf.py when no -c is given.
-  if (config_file.empty() && python_reader() && std::filesystem::is_regular_file("gunicorn.conf.py")) {
+  if (config_file.empty() && python_reader() &&
+      std::filesystem::is_regular_file("gunicorn.conf.py")) {
     config_file = "gunicorn.conf.py";
   }
 
@@ -102,7 +104,8 @@ void read_sources(ParseOutcome& outcome, const CliValues& command_line, const Cl
     }
     if (is_python_config(config_file)) {
       if (!python_reader()) {
-        throw ConfigError(config_file + ": .py config files need the embedded interpreter; use an INI "
+        throw ConfigError(config_file +
+                          ": .py config files need the embedded interpreter; use an INI "
                           "file with a [gthreadd] section");
       }
       const auto assignments = python_reader()(config_file);
@@ -124,14 +127,16 @@ void read_sources(ParseOutcome& outcome, const CliValues& command_line, const Cl
   clamp_limits(s);
   if (s.print_config) s.check_config = true;  // gunicorn: --print-config implies a check
   if (s.app_uri_text.empty() && !s.print_config) {
-    throw ConfigError("no APP_URI given: usage: gthreadd [OPTIONS] APP_URI "
-                      "(or set wsgi_app in the config file)");
+    throw ConfigError(
+        "no APP_URI given: usage: gthreadd [OPTIONS] APP_URI "
+        "(or set wsgi_app in the config file)");
   }
 }
 
 // The error log as far as the sources were read: the command line over the environment
 // over what the config file had set when it failed.
-std::string errorlog_hint(const CliValues& command_line, const CliValues& from_env, const Settings& partial) {
+std::string errorlog_hint(const CliValues& command_line, const CliValues& from_env,
+                          const Settings& partial) {
   for (const CliValues* source : {&command_line, &from_env}) {
     for (auto a = source->assignments.rbegin(); a != source->assignments.rend(); ++a) {
       if (a->spec->name == "errorlog") return a->value;

@@ -21,8 +21,8 @@ struct ParseState {
   Settings* settings = nullptr;
   std::string path;
   std::FILE* file = nullptr;
-  int line = 0;          // counted by read_line: inih's handler is not told the line
-  std::string error;     // first error, with its line
+  int line = 0;       // counted by read_line: inih's handler is not told the line
+  std::string error;  // first error, with its line
   int error_line = 0;
   std::set<const SettingSpec*> cleared;
   bool found_section = false;
@@ -54,8 +54,9 @@ int on_value(void* user, const char* section, const char* name, const char* valu
   state->found_section = true;
   const SettingSpec* spec = find_setting(name);
   if (spec == nullptr) {
-    state->error = where + "unknown setting '" + name + "'" +
-                   (std::string_view(name) == "config" ? " (a config file cannot name another)" : "");
+    state->error =
+        where + "unknown setting '" + name + "'" +
+        (std::string_view(name) == "config" ? " (a config file cannot name another)" : "");
     return 0;
   }
   // Repeated keys (and inih's indented continuation lines) add up for list settings.

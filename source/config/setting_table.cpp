@@ -40,36 +40,39 @@ std::string py_bool(bool value) { return value ? "True" : "False"; }
 
 SettingSpec integer(std::string_view name, std::string_view flags, std::string_view help,
                     int Settings::*field, long long min, long long max) {
-  const std::string form = max == std::numeric_limits<int>::max()
-                               ? "an integer >= " + std::to_string(min)
-                               : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
-  SettingSpec spec = make(name, flags, help, Kind::Value,
-          [=](Settings& s, std::string_view text) -> std::string {
-            auto value = parse_integer(text);
-            if (!value || *value < min || *value > max) return quoted(text) + " is not " + form;
-            s.*field = static_cast<int>(*value);
-            return {};
-          },
-          [=](const Settings& s) { return std::to_string(s.*field); });
+  const std::string form =
+      max == std::numeric_limits<int>::max()
+          ? "an integer >= " + std::to_string(min)
+          : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  SettingSpec spec = make(
+      name, flags, help, Kind::Value,
+      [=](Settings& s, std::string_view text) -> std::string {
+        auto value = parse_integer(text);
+        if (!value || *value < min || *value > max) return quoted(text) + " is not " + form;
+        s.*field = static_cast<int>(*value);
+        return {};
+      },
+      [=](const Settings& s) { return std::to_string(s.*field); });
   spec.value_name = "INT";
   return spec;
 }
 
 SettingSpec decimal(std::string_view name, std::string_view flags, std::string_view help,
                     double Settings::*field) {
-  SettingSpec spec = make(name, flags, help, Kind::Value,
-          [=](Settings& s, std::string_view text) -> std::string {
-            auto value = parse_decimal(text);
-            if (!value || !(*value > 0)) return quoted(text) + " is not a number of seconds > 0";
-            s.*field = *value;
-            return {};
-          },
-          [=](const Settings& s) {
-            auto text = std::to_string(s.*field);
-            text.erase(text.find_last_not_of('0') + 1);
-            if (text.back() == '.') text += '0';
-            return text;
-          });
+  SettingSpec spec = make(
+      name, flags, help, Kind::Value,
+      [=](Settings& s, std::string_view text) -> std::string {
+        auto value = parse_decimal(text);
+        if (!value || !(*value > 0)) return quoted(text) + " is not a number of seconds > 0";
+        s.*field = *value;
+        return {};
+      },
+      [=](const Settings& s) {
+        auto text = std::to_string(s.*field);
+        text.erase(text.find_last_not_of('0') + 1);
+        if (text.back() == '.') text += '0';
+        return text;
+      });
   spec.value_name = "SECONDS";
   return spec;
 }
@@ -77,48 +80,53 @@ SettingSpec decimal(std::string_view name, std::string_view flags, std::string_v
 // Bytes, with an optional K, M or G suffix (powers of 1024).
 SettingSpec byte_size(std::string_view name, std::string_view flags, std::string_view help,
                       std::uint64_t Settings::*field) {
-  SettingSpec spec = make(name, flags, help, Kind::Value,
-          [=](Settings& s, std::string_view text) -> std::string {
-            auto value = parse_byte_size(text);
-            if (!value) return quoted(text) + " is not a byte count (a number, optionally with K, M or G)";
-            s.*field = *value;
-            return {};
-          },
-          [=](const Settings& s) { return std::to_string(s.*field); });
+  SettingSpec spec = make(
+      name, flags, help, Kind::Value,
+      [=](Settings& s, std::string_view text) -> std::string {
+        auto value = parse_byte_size(text);
+        if (!value)
+          return quoted(text) + " is not a byte count (a number, optionally with K, M or G)";
+        s.*field = *value;
+        return {};
+      },
+      [=](const Settings& s) { return std::to_string(s.*field); });
   spec.value_name = "SIZE";
   return spec;
 }
 
 SettingSpec boolean(std::string_view name, std::string_view flags, std::string_view help,
                     bool Settings::*field, Kind kind = Kind::Flag) {
-  return make(name, flags, help, kind,
-          [=](Settings& s, std::string_view text) -> std::string {
-            auto value = parse_boolean(text);
-            if (!value) return quoted(text) + " is not a boolean (true/false, yes/no, on/off, 1/0)";
-            s.*field = *value;
-            return {};
-          },
-          [=](const Settings& s) { return py_bool(s.*field); });
+  return make(
+      name, flags, help, kind,
+      [=](Settings& s, std::string_view text) -> std::string {
+        auto value = parse_boolean(text);
+        if (!value) return quoted(text) + " is not a boolean (true/false, yes/no, on/off, 1/0)";
+        s.*field = *value;
+        return {};
+      },
+      [=](const Settings& s) { return py_bool(s.*field); });
 }
 
 SettingSpec text(std::string_view name, std::string_view flags, std::string_view help,
                  std::string Settings::*field) {
-  return make(name, flags, help, Kind::Value,
-          [=](Settings& s, std::string_view value) -> std::string {
-            s.*field = std::string(value);
-            return {};
-          },
-          [=](const Settings& s) { return py_string(s.*field); });
+  return make(
+      name, flags, help, Kind::Value,
+      [=](Settings& s, std::string_view value) -> std::string {
+        s.*field = std::string(value);
+        return {};
+      },
+      [=](const Settings& s) { return py_string(s.*field); });
 }
 
 SettingSpec comma_list(std::string_view name, std::string_view flags, std::string_view help,
                        std::vector<std::string> Settings::*field) {
-  SettingSpec spec = make(name, flags, help, Kind::Value,
-          [=](Settings& s, std::string_view value) -> std::string {
-            s.*field = split_list(value);
-            return {};
-          },
-          [=](const Settings& s) { return py_list(s.*field); });
+  SettingSpec spec = make(
+      name, flags, help, Kind::Value,
+      [=](Settings& s, std::string_view value) -> std::string {
+        s.*field = split_list(value);
+        return {};
+      },
+      [=](const Settings& s) { return py_list(s.*field); });
   spec.value_name = "LIST";
   return spec;
 }
@@ -127,15 +135,16 @@ SettingSpec comma_list(std::string_view name, std::string_view flags, std::strin
 // at start-up (gunicorn refuses a bad entry too) so a typo cannot silently trust nobody.
 SettingSpec address_list(std::string_view name, std::string_view flags, std::string_view help,
                          std::vector<std::string> Settings::*field) {
-  SettingSpec spec = make(name, flags, help, Kind::Value,
-          [=](Settings& s, std::string_view value) -> std::string {
-            auto items = split_list(value);
-            for (const auto& item : items)
-              if (auto error = core::AddressMatcher::check_entry(item); !error.empty()) return error;
-            s.*field = std::move(items);
-            return {};
-          },
-          [=](const Settings& s) { return py_list(s.*field); });
+  SettingSpec spec = make(
+      name, flags, help, Kind::Value,
+      [=](Settings& s, std::string_view value) -> std::string {
+        auto items = split_list(value);
+        for (const auto& item : items)
+          if (auto error = core::AddressMatcher::check_entry(item); !error.empty()) return error;
+        s.*field = std::move(items);
+        return {};
+      },
+      [=](const Settings& s) { return py_list(s.*field); });
   spec.value_name = "ADDRESSES";
   return spec;
 }
@@ -143,35 +152,37 @@ SettingSpec address_list(std::string_view name, std::string_view flags, std::str
 SettingSpec repeatable(std::string_view name, std::string_view flags, std::string_view help,
                        std::vector<std::string> Settings::*field,
                        std::function<std::string(std::string_view)> check = {}) {
-  SettingSpec spec = make(name, flags, help, Kind::Repeatable,
-                   [=](Settings& s, std::string_view value) -> std::string {
-                     if (check) {
-                       if (auto error = check(value); !error.empty()) return error;
-                     }
-                     (s.*field).emplace_back(value);
-                     return {};
-                   },
-                   [=](const Settings& s) { return py_list(s.*field); });
+  SettingSpec spec = make(
+      name, flags, help, Kind::Repeatable,
+      [=](Settings& s, std::string_view value) -> std::string {
+        if (check) {
+          if (auto error = check(value); !error.empty()) return error;
+        }
+        (s.*field).emplace_back(value);
+        return {};
+      },
+      [=](const Settings& s) { return py_list(s.*field); });
   spec.clear = [=](Settings& s) { (s.*field).clear(); };
   return spec;
 }
 
 SettingSpec one_of(std::string_view name, std::string_view flags, std::string_view help,
                    std::string Settings::*field, std::vector<std::string> choices) {
-  SettingSpec spec = make(name, flags, help, Kind::Value,
-          [=](Settings& s, std::string_view value) -> std::string {
-            std::string word(trim(value));
-            std::transform(word.begin(), word.end(), word.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            if (std::find(choices.begin(), choices.end(), word) == choices.end()) {
-              std::string all;
-              for (const auto& c : choices) all += (all.empty() ? "" : ", ") + c;
-              return quoted(value) + " is not one of: " + all;
-            }
-            s.*field = word;
-            return {};
-          },
-          [=](const Settings& s) { return s.*field; });
+  SettingSpec spec = make(
+      name, flags, help, Kind::Value,
+      [=](Settings& s, std::string_view value) -> std::string {
+        std::string word(trim(value));
+        std::transform(word.begin(), word.end(), word.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (std::find(choices.begin(), choices.end(), word) == choices.end()) {
+          std::string all;
+          for (const auto& c : choices) all += (all.empty() ? "" : ", ") + c;
+          return quoted(value) + " is not one of: " + all;
+        }
+        s.*field = word;
+        return {};
+      },
+      [=](const Settings& s) { return s.*field; });
   spec.value_name = "{";
   for (const auto& c : choices) spec.value_name += (spec.value_name.size() > 1 ? "," : "") + c;
   spec.value_name += "}";
@@ -179,9 +190,9 @@ SettingSpec one_of(std::string_view name, std::string_view flags, std::string_vi
 }
 
 SettingSpec refused(std::string_view name, std::string_view flags, Kind kind, std::string why) {
-  SettingSpec spec = make(name, flags, "refused: " + why, kind,
-                   [=](Settings&, std::string_view) { return why; },
-                   [](const Settings&) { return std::string("None"); });
+  SettingSpec spec = make(
+      name, flags, "refused: " + why, kind, [=](Settings&, std::string_view) { return why; },
+      [](const Settings&) { return std::string("None"); });
   spec.refused = true;
   return spec;
 }
@@ -190,14 +201,15 @@ SettingSpec refused(std::string_view name, std::string_view flags, Kind kind, st
 // default (or empty, i.e. unset): a config that spells out the default asks for nothing
 // gthreadd lacks, and refusing it would only break a working gunicorn.conf.py. `defaults`
 // are compared case-insensitively.
-SettingSpec refused_unless_default(std::string_view name, std::string_view flags, Kind kind, std::string why,
-                                   std::vector<std::string> defaults) {
+SettingSpec refused_unless_default(std::string_view name, std::string_view flags, Kind kind,
+                                   std::string why, std::vector<std::string> defaults) {
   SettingSpec spec = refused(name, flags, kind, why);
   spec.apply = [=](Settings&, std::string_view value) -> std::string {
     std::string word(trim(value));
     std::transform(word.begin(), word.end(), word.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (word.empty() || std::find(defaults.begin(), defaults.end(), word) != defaults.end()) return {};
+    if (word.empty() || std::find(defaults.begin(), defaults.end(), word) != defaults.end())
+      return {};
     return why;
   };
   return spec;
@@ -217,16 +229,20 @@ std::string apply_proxy_protocol(Settings& s, std::string_view value) {
     s.proxy_protocol = *flag ? "auto" : "off";
     return {};
   }
-  return quoted(value) + " is not one of: off, v1, v2, auto (or a boolean: true = auto, false = off)";
+  return quoted(value) +
+         " is not one of: off, v1, v2, auto (or a boolean: true = auto, false = off)";
 }
 
 // gunicorn's worker classes: gthread is what gthreadd is; sync is served by the same
 // threaded worker (one thread by default behaves like sync). Everything else is refused.
 std::string apply_worker_class(Settings& s, std::string_view value) {
   const std::string word(trim(value));
-  static const std::vector<std::string> gthread = {
-      "gthread", "sync", "gunicorn.workers.gthread.ThreadWorker",
-      "gunicorn.workers.sync.SyncWorker", "egg:gunicorn#gthread", "egg:gunicorn#sync"};
+  static const std::vector<std::string> gthread = {"gthread",
+                                                   "sync",
+                                                   "gunicorn.workers.gthread.ThreadWorker",
+                                                   "gunicorn.workers.sync.SyncWorker",
+                                                   "egg:gunicorn#gthread",
+                                                   "egg:gunicorn#sync"};
   if (std::find(gthread.begin(), gthread.end(), word) != gthread.end()) {
     s.worker_class = "gthread";
     return {};
@@ -249,7 +265,8 @@ std::string apply_reload_engine(Settings& s, std::string_view value) {
     return {};
   }
   if (word == "poll") {
-    return "'poll' is not supported: gthreadd's --reload watches files with inotify (what 'auto' uses "
+    return "'poll' is not supported: gthreadd's --reload watches files with inotify (what 'auto' "
+           "uses "
            "on Linux); use auto or inotify";
   }
   return quoted(value) + " is not one of: auto, inotify (poll is not supported)";
@@ -263,7 +280,8 @@ std::string apply_logconfig_dict(Settings& s, std::string_view value) {
     s.logconfig_dict.clear();
     return {};
   }
-  if (!text.starts_with("{") || !text.ends_with("}")) return quoted(value) + " is not a dict (JSON object text)";
+  if (!text.starts_with("{") || !text.ends_with("}"))
+    return quoted(value) + " is not a dict (JSON object text)";
   s.logconfig_dict = std::string(text);
   return {};
 }
@@ -366,8 +384,10 @@ std::string apply_statsd_host(Settings& s, std::string_view value) {
   const std::string_view address = trim(value);
   if (!address.empty() && !address.starts_with("unix:")) {
     const auto colon = address.rfind(':');
-    auto port = colon == std::string_view::npos ? std::nullopt : parse_integer(address.substr(colon + 1));
-    if (!port || *port < 1 || *port > 65535) return quoted(value) + " is not HOST:PORT or unix:PATH";
+    auto port =
+        colon == std::string_view::npos ? std::nullopt : parse_integer(address.substr(colon + 1));
+    if (!port || *port < 1 || *port > 65535)
+      return quoted(value) + " is not HOST:PORT or unix:PATH";
   }
   s.statsd_host = std::string(address);
   return {};
@@ -378,9 +398,11 @@ std::string apply_statsd_host(Settings& s, std::string_view value) {
 // opens the socket.
 std::string apply_syslog_addr(Settings& s, std::string_view value) {
   const std::string_view address = trim(value);
-  if (address.starts_with("tcp://") || (address.starts_with("unix://") && address.ends_with("#stream"))) {
-    return quoted(value) + ": syslog over a stream socket is not supported; use udp://HOST:PORT or unix://PATH "
-                           "(datagrams)";
+  if (address.starts_with("tcp://") ||
+      (address.starts_with("unix://") && address.ends_with("#stream"))) {
+    return quoted(value) +
+           ": syslog over a stream socket is not supported; use udp://HOST:PORT or unix://PATH "
+           "(datagrams)";
   }
   if (!address.starts_with("udp://") && !address.starts_with("unix://")) {
     return quoted(value) + " is not udp://HOST:PORT or unix://PATH[#dgram]";
@@ -393,133 +415,193 @@ std::string apply_syslog_addr(Settings& s, std::string_view value) {
 // know more than "TEXT". A setting missing here still shows TEXT.
 void name_values(std::vector<SettingSpec>& table) {
   static const std::map<std::string_view, std::string_view> names = {
-      {"chdir", "DIR"}, {"pythonpath", "DIRS"}, {"virtualenv", "DIR"}, {"raw_env", "KEY=VALUE"},
-      {"reload_engine", "{auto,inotify}"}, {"reload_extra_files", "PATTERN"}, {"bind", "ADDRESS"},
-      {"worker_class", "CLASS"}, {"worker_tmp_dir", "DIR"}, {"body_tmp_dir", "DIR"},
-      {"limit_request_body", "BYTES"}, {"forwarder_headers", "HEADERS"},
-      {"proxy_protocol", "{off,v1,v2,auto}"}, {"pidfile", "FILE"}, {"user", "USER"}, {"group", "GROUP"},
-      {"umask", "MODE"}, {"proc_name", "NAME"}, {"errorlog", "FILE"}, {"accesslog", "FILE"},
-      {"access_log_format", "FORMAT"}, {"syslog_addr", "ADDRESS"}, {"syslog_prefix", "NAME"},
-      {"statsd_host", "ADDRESS"}, {"statsd_prefix", "PREFIX"}, {"dogstatsd_tags", "TAGS"},
-      {"cpu_affinity", "CPUS"}, {"timeout", "SECONDS"}, {"graceful_timeout", "SECONDS"},
-      {"keepalive", "SECONDS"}, {"syslog_facility", "FACILITY"}, {"logconfig", "FILE"},
-      {"logconfig_json", "FILE"}, {"metrics_bind", "ADDRESS"}};
+      {"chdir", "DIR"},
+      {"pythonpath", "DIRS"},
+      {"virtualenv", "DIR"},
+      {"raw_env", "KEY=VALUE"},
+      {"reload_engine", "{auto,inotify}"},
+      {"reload_extra_files", "PATTERN"},
+      {"bind", "ADDRESS"},
+      {"worker_class", "CLASS"},
+      {"worker_tmp_dir", "DIR"},
+      {"body_tmp_dir", "DIR"},
+      {"limit_request_body", "BYTES"},
+      {"forwarder_headers", "HEADERS"},
+      {"proxy_protocol", "{off,v1,v2,auto}"},
+      {"pidfile", "FILE"},
+      {"user", "USER"},
+      {"group", "GROUP"},
+      {"umask", "MODE"},
+      {"proc_name", "NAME"},
+      {"errorlog", "FILE"},
+      {"accesslog", "FILE"},
+      {"access_log_format", "FORMAT"},
+      {"syslog_addr", "ADDRESS"},
+      {"syslog_prefix", "NAME"},
+      {"statsd_host", "ADDRESS"},
+      {"statsd_prefix", "PREFIX"},
+      {"dogstatsd_tags", "TAGS"},
+      {"cpu_affinity", "CPUS"},
+      {"timeout", "SECONDS"},
+      {"graceful_timeout", "SECONDS"},
+      {"keepalive", "SECONDS"},
+      {"syslog_facility", "FACILITY"},
+      {"logconfig", "FILE"},
+      {"logconfig_json", "FILE"},
+      {"metrics_bind", "ADDRESS"}};
   for (auto& spec : table) {
-    if (auto it = names.find(spec.name); it != names.end()) spec.value_name = std::string(it->second);
+    if (auto it = names.find(spec.name); it != names.end())
+      spec.value_name = std::string(it->second);
   }
 }
 
 std::vector<SettingSpec> build_table() {
   std::vector<SettingSpec> t;
   // --- the app ---
-  t.push_back(make("wsgi_app", "", "the WSGI application (MODULE:NAME), instead of APP_URI", Kind::Value,
-               apply_app, [](const Settings& s) { return py_string(s.app_uri_text); }));
-  t.push_back(text("chdir", "--chdir", "change to this directory before loading the app", &Settings::chdir));
-  t.push_back(comma_list("pythonpath", "--pythonpath", "comma-separated directories added to sys.path",
-                         &Settings::pythonpath));
-  t.push_back(text("virtualenv", "--virtualenv", "virtualenv whose site-packages the app uses (default: $VIRTUAL_ENV)",
+  t.push_back(make("wsgi_app", "", "the WSGI application (MODULE:NAME), instead of APP_URI",
+                   Kind::Value, apply_app,
+                   [](const Settings& s) { return py_string(s.app_uri_text); }));
+  t.push_back(text("chdir", "--chdir", "change to this directory before loading the app",
+                   &Settings::chdir));
+  t.push_back(comma_list("pythonpath", "--pythonpath",
+                         "comma-separated directories added to sys.path", &Settings::pythonpath));
+  t.push_back(text("virtualenv", "--virtualenv",
+                   "virtualenv whose site-packages the app uses (default: $VIRTUAL_ENV)",
                    &Settings::virtualenv));
-  t.push_back(repeatable("raw_env", "-e,--env", "set an environment variable KEY=VALUE (repeatable)",
-                         &Settings::raw_env, check_env));
-  t.push_back(boolean("preload_app", "--preload", "load the app in the master before forking", &Settings::preload_app));
-  t.push_back(boolean("reload", "--reload", "restart workers when code changes", &Settings::reload));
-  t.push_back(make("reload_engine", "--reload-engine", "how --reload watches files: auto or inotify (the same on Linux)",
-                   Kind::Value, apply_reload_engine, [](const Settings& s) { return s.reload_engine; }));
-  t.push_back(repeatable("reload_extra_files", "--reload-extra-file",
-                         "extra file or glob pattern (*, ?, [...], **) to watch with --reload (repeatable)",
-                         &Settings::reload_extra_files));
-  t.push_back(refused("paste", "--paste,--paster", Kind::Value,
-                      "PasteDeploy apps are not supported: point APP_URI at a module that builds the app"));
+  t.push_back(repeatable("raw_env", "-e,--env",
+                         "set an environment variable KEY=VALUE (repeatable)", &Settings::raw_env,
+                         check_env));
+  t.push_back(boolean("preload_app", "--preload", "load the app in the master before forking",
+                      &Settings::preload_app));
+  t.push_back(
+      boolean("reload", "--reload", "restart workers when code changes", &Settings::reload));
+  t.push_back(make("reload_engine", "--reload-engine",
+                   "how --reload watches files: auto or inotify (the same on Linux)", Kind::Value,
+                   apply_reload_engine, [](const Settings& s) { return s.reload_engine; }));
+  t.push_back(
+      repeatable("reload_extra_files", "--reload-extra-file",
+                 "extra file or glob pattern (*, ?, [...], **) to watch with --reload (repeatable)",
+                 &Settings::reload_extra_files));
+  t.push_back(
+      refused("paste", "--paste,--paster", Kind::Value,
+              "PasteDeploy apps are not supported: point APP_URI at a module that builds the app"));
   t.push_back(refused("spew", "--spew", Kind::Flag,
                       "--spew traces every executed Python line; gthreadd does not provide it"));
   // --- server socket ---
   {
-    SettingSpec bind = make("bind", "-b,--bind", "address to listen on: HOST:PORT, [IPv6]:PORT, unix:PATH, fd://N (repeatable; default 127.0.0.1:8000)",
-                     Kind::Repeatable, apply_bind, show_bind);
+    SettingSpec bind = make("bind", "-b,--bind",
+                            "address to listen on: HOST:PORT, [IPv6]:PORT, unix:PATH, fd://N "
+                            "(repeatable; default 127.0.0.1:8000)",
+                            Kind::Repeatable, apply_bind, show_bind);
     bind.clear = [](Settings& s) { s.bind.clear(); };
     t.push_back(std::move(bind));
   }
-  t.push_back(integer("backlog", "--backlog", "pending connections per listener", &Settings::backlog, 1,
-                      std::numeric_limits<int>::max()));
-  t.push_back(boolean("reuse_port", "--reuse-port", "set SO_REUSEPORT on listeners", &Settings::reuse_port));
+  t.push_back(integer("backlog", "--backlog", "pending connections per listener",
+                      &Settings::backlog, 1, std::numeric_limits<int>::max()));
+  t.push_back(boolean("reuse_port", "--reuse-port", "set SO_REUSEPORT on listeners",
+                      &Settings::reuse_port));
   // --- workers ---
   const int kMaxInt = std::numeric_limits<int>::max();
-  t.push_back(integer("workers", "-w,--workers", "number of worker processes", &Settings::workers, 1, kMaxInt));
-  t.push_back(make("worker_class", "-k,--worker-class", "worker type: gthread (sync runs as gthread)", Kind::Value,
-               apply_worker_class, [](const Settings& s) { return s.worker_class; }));
-  t.push_back(integer("threads", "--threads", "concurrent app calls per worker", &Settings::threads, 1, 100000));
+  t.push_back(integer("workers", "-w,--workers", "number of worker processes", &Settings::workers,
+                      1, kMaxInt));
+  t.push_back(make("worker_class", "-k,--worker-class",
+                   "worker type: gthread (sync runs as gthread)", Kind::Value, apply_worker_class,
+                   [](const Settings& s) { return s.worker_class; }));
+  t.push_back(integer("threads", "--threads", "concurrent app calls per worker", &Settings::threads,
+                      1, 100000));
   t.push_back(integer("worker_connections", "--worker-connections", "open connections per worker",
                       &Settings::worker_connections, 1, kMaxInt));
-  t.push_back(integer("max_requests", "--max-requests", "restart a worker after this many requests (0 = never)",
+  t.push_back(integer("max_requests", "--max-requests",
+                      "restart a worker after this many requests (0 = never)",
                       &Settings::max_requests, 0, kMaxInt));
-  t.push_back(integer("max_requests_jitter", "--max-requests-jitter", "random extra requests added to --max-requests",
+  t.push_back(integer("max_requests_jitter", "--max-requests-jitter",
+                      "random extra requests added to --max-requests",
                       &Settings::max_requests_jitter, 0, kMaxInt));
-  t.push_back(integer("timeout", "-t,--timeout", "seconds a silent worker lives before it is killed (0 = never)",
+  t.push_back(integer("timeout", "-t,--timeout",
+                      "seconds a silent worker lives before it is killed (0 = never)",
                       &Settings::timeout, 0, kMaxInt));
-  t.push_back(integer("graceful_timeout", "--graceful-timeout", "seconds workers get to finish on restart/stop",
-                      &Settings::graceful_timeout, 0, kMaxInt));
-  t.push_back(integer("keepalive", "--keep-alive", "seconds to wait for the next request on a keep-alive connection",
+  t.push_back(integer("graceful_timeout", "--graceful-timeout",
+                      "seconds workers get to finish on restart/stop", &Settings::graceful_timeout,
+                      0, kMaxInt));
+  t.push_back(integer("keepalive", "--keep-alive",
+                      "seconds to wait for the next request on a keep-alive connection",
                       &Settings::keepalive, 0, kMaxInt));
-  t.push_back(text("worker_tmp_dir", "--worker-tmp-dir", "directory for worker heartbeat files", &Settings::worker_tmp_dir));
-  t.push_back(text("body_tmp_dir", "--body-tmp-dir",
-                   "directory where request bodies over 1 MiB are spilled (default: $TMPDIR, else /var/tmp)",
-                   &Settings::body_tmp_dir));
-  t.push_back(byte_size("max_body_memory", "--max-body-memory",
-                        "request-body bytes one worker holds in memory; more spill to --body-tmp-dir (K/M/G)",
-                        &Settings::max_body_memory));
+  t.push_back(text("worker_tmp_dir", "--worker-tmp-dir", "directory for worker heartbeat files",
+                   &Settings::worker_tmp_dir));
+  t.push_back(text(
+      "body_tmp_dir", "--body-tmp-dir",
+      "directory where request bodies over 1 MiB are spilled (default: $TMPDIR, else /var/tmp)",
+      &Settings::body_tmp_dir));
+  t.push_back(byte_size(
+      "max_body_memory", "--max-body-memory",
+      "request-body bytes one worker holds in memory; more spill to --body-tmp-dir (K/M/G)",
+      &Settings::max_body_memory));
   t.push_back(byte_size("max_body_disk", "--max-body-disk",
-                        "request-body bytes one worker spills to disk; past it: 503, or 413 for one larger body (K/M/G)",
+                        "request-body bytes one worker spills to disk; past it: 503, or 413 for "
+                        "one larger body (K/M/G)",
                         &Settings::max_body_disk));
   // --- HTTP limits and proxies ---
   // Larger values are clamped with a warning after every source is applied (clamp_limits in
   // command_line.cpp), as gunicorn clamps them: configs with 8200 or 16384 start under gunicorn.
   t.push_back(integer("limit_request_line", "--limit-request-line",
-                      "longest request line in bytes (0 or more than 8190 = 8190)", &Settings::limit_request_line,
-                      0, kMaxInt));
+                      "longest request line in bytes (0 or more than 8190 = 8190)",
+                      &Settings::limit_request_line, 0, kMaxInt));
   t.push_back(integer("limit_request_fields", "--limit-request-fields",
-                      "most header fields (0 or more than 32768 = 32768)", &Settings::limit_request_fields, 0,
-                      kMaxInt));
-  // gunicorn spells this flag with an underscore; both are accepted so a swapped-in command line works.
-  t.push_back(integer("limit_request_field_size", "--limit-request-field-size,--limit-request-field_size",
+                      "most header fields (0 or more than 32768 = 32768)",
+                      &Settings::limit_request_fields, 0, kMaxInt));
+  // gunicorn spells this flag with an underscore; both are accepted so a swapped-in command line
+  // works.
+  t.push_back(integer("limit_request_field_size",
+                      "--limit-request-field-size,--limit-request-field_size",
                       "longest header field in bytes (0 = no limit beyond the maximum)",
                       &Settings::limit_request_field_size, 0, kMaxInt));
-  t.push_back(make("limit_request_body", "--limit-request-body", "largest request body in bytes (0 = no limit)",
-               Kind::Value, apply_body_limit,
-               [](const Settings& s) { return std::to_string(s.limit_request_body); }));
-  t.push_back(decimal("header_timeout", "--header-timeout", "seconds for a whole request head to arrive",
-                      &Settings::header_timeout));
-  t.push_back(decimal("body_timeout", "--body-timeout", "seconds without a body byte before giving up",
-                      &Settings::body_timeout));
+  t.push_back(make("limit_request_body", "--limit-request-body",
+                   "largest request body in bytes (0 = no limit)", Kind::Value, apply_body_limit,
+                   [](const Settings& s) { return std::to_string(s.limit_request_body); }));
+  t.push_back(decimal("header_timeout", "--header-timeout",
+                      "seconds for a whole request head to arrive", &Settings::header_timeout));
+  t.push_back(decimal("body_timeout", "--body-timeout",
+                      "seconds without a body byte before giving up", &Settings::body_timeout));
   t.push_back(boolean("permit_unconventional_http_method", "--permit-unconventional-http-method",
-                      "accept lower-case and unusual methods", &Settings::permit_unconventional_http_method));
+                      "accept lower-case and unusual methods",
+                      &Settings::permit_unconventional_http_method));
   t.push_back(boolean("permit_obsolete_folding", "--permit-obsolete-folding",
-                      "join obs-fold header lines instead of rejecting them", &Settings::permit_obsolete_folding));
-  t.push_back(boolean("strip_header_spaces", "--strip-header-spaces", "tolerate spaces before a header colon",
-                      &Settings::strip_header_spaces));
+                      "join obs-fold header lines instead of rejecting them",
+                      &Settings::permit_obsolete_folding));
+  t.push_back(boolean("strip_header_spaces", "--strip-header-spaces",
+                      "tolerate spaces before a header colon", &Settings::strip_header_spaces));
   t.push_back(boolean("casefold_http_method", "--casefold-http-method",
                       "upper-case lower-case methods (with --permit-unconventional-http-method)",
                       &Settings::casefold_http_method));
-  t.push_back(one_of("header_map", "--header-map",
-                     "header names with '_': drop (default), refuse with 400, or dangerous (map like '-')",
-                     &Settings::header_map, {"drop", "refuse", "dangerous"}));
-  t.push_back(comma_list("forwarder_headers", "--forwarder-headers",
-                         "headers with '_' that trusted forwarders may set (default SCRIPT_NAME,PATH_INFO)",
-                         &Settings::forwarder_headers));
-  t.push_back(address_list("forwarded_allow_ips", "--forwarded-allow-ips",
-                         "front-end addresses or CIDR ranges trusted for X-Forwarded-* headers (comma list, * = all)",
-                         &Settings::forwarded_allow_ips));
-  t.push_back(make("secure_scheme_headers", "", "headers that mark a request as https: HEADER=VALUE, ...", Kind::Value,
-               apply_scheme_headers, show_scheme_headers));
+  t.push_back(
+      one_of("header_map", "--header-map",
+             "header names with '_': drop (default), refuse with 400, or dangerous (map like '-')",
+             &Settings::header_map, {"drop", "refuse", "dangerous"}));
+  t.push_back(
+      comma_list("forwarder_headers", "--forwarder-headers",
+                 "headers with '_' that trusted forwarders may set (default SCRIPT_NAME,PATH_INFO)",
+                 &Settings::forwarder_headers));
+  t.push_back(address_list(
+      "forwarded_allow_ips", "--forwarded-allow-ips",
+      "front-end addresses or CIDR ranges trusted for X-Forwarded-* headers (comma list, * = all)",
+      &Settings::forwarded_allow_ips));
+  t.push_back(make("secure_scheme_headers", "",
+                   "headers that mark a request as https: HEADER=VALUE, ...", Kind::Value,
+                   apply_scheme_headers, show_scheme_headers));
   t.push_back(make("proxy_protocol", "--proxy-protocol",
-                   "expect a PROXY protocol header: off, v1, v2 or auto (the bare flag means auto)", Kind::Value,
-                   apply_proxy_protocol, [](const Settings& s) { return s.proxy_protocol; }));
-  t.push_back(address_list("proxy_allow_ips", "--proxy-allow-from", "addresses or CIDR ranges allowed to send PROXY headers (comma list, * = all)",
-                         &Settings::proxy_allow_ips));
+                   "expect a PROXY protocol header: off, v1, v2 or auto (the bare flag means auto)",
+                   Kind::Value, apply_proxy_protocol,
+                   [](const Settings& s) { return s.proxy_protocol; }));
+  t.push_back(
+      address_list("proxy_allow_ips", "--proxy-allow-from",
+                   "addresses or CIDR ranges allowed to send PROXY headers (comma list, * = all)",
+                   &Settings::proxy_allow_ips));
   // --- TLS: gunicorn's SSL section (20-26). Until gthreadd terminates TLS itself, a config
   // that asks for it must not start and serve plain HTTP on the port meant for HTTPS. ---
   {
-    const std::string why = "TLS is not supported yet: gthreadd serves plain HTTP only; terminate TLS in a proxy "
-                            "in front of it (nginx, haproxy) or remove the setting";
+    const std::string why =
+        "TLS is not supported yet: gthreadd serves plain HTTP only; terminate TLS in a proxy "
+        "in front of it (nginx, haproxy) or remove the setting";
     t.push_back(refused_unless_default("certfile", "--certfile", Kind::Value, why, {}));
     t.push_back(refused_unless_default("keyfile", "--keyfile", Kind::Value, why, {}));
     t.push_back(refused_unless_default("ca_certs", "--ca-certs", Kind::Value, why, {}));
@@ -527,89 +609,112 @@ std::vector<SettingSpec> build_table() {
     t.push_back(refused("ssl_context", "", Kind::Value, why));  // a server hook (gunicorn 21)
     // gunicorn's defaults: ssl.PROTOCOL_TLS (2, "TLS", "SSLv23"), CERT_NONE (0), suppress
     // ragged EOFs on, handshake on connect off; ssl_version is ignored since gunicorn 21.
-    t.push_back(refused_unless_default("ssl_version", "--ssl-version", Kind::Value, why,
-                                       {"2", "tls", "sslv23", "protocol_tls", "_sslmethod.protocol_tls"}));
+    t.push_back(
+        refused_unless_default("ssl_version", "--ssl-version", Kind::Value, why,
+                               {"2", "tls", "sslv23", "protocol_tls", "_sslmethod.protocol_tls"}));
     t.push_back(refused_unless_default("cert_reqs", "--cert-reqs", Kind::Value, why,
                                        {"0", "cert_none", "verifymode.cert_none"}));
-    t.push_back(refused_unless_default("suppress_ragged_eofs", "--suppress-ragged-eofs", Kind::Flag, why,
-                                       {"true", "yes", "on", "1"}));
-    t.push_back(refused_unless_default("do_handshake_on_connect", "--do-handshake-on-connect", Kind::Flag, why,
-                                       {"false", "no", "off", "0"}));
+    t.push_back(refused_unless_default("suppress_ragged_eofs", "--suppress-ragged-eofs", Kind::Flag,
+                                       why, {"true", "yes", "on", "1"}));
+    t.push_back(refused_unless_default("do_handshake_on_connect", "--do-handshake-on-connect",
+                                       Kind::Flag, why, {"false", "no", "off", "0"}));
   }
-  t.push_back(boolean("sendfile", "--no-sendfile", "do not use sendfile()", &Settings::sendfile, Kind::NegatedFlag));
+  t.push_back(boolean("sendfile", "--no-sendfile", "do not use sendfile()", &Settings::sendfile,
+                      Kind::NegatedFlag));
   // --- process ---
   t.push_back(boolean("daemon", "-D,--daemon", "detach from the terminal", &Settings::daemon));
   t.push_back(text("pidfile", "-p,--pid", "write the master pid to this file", &Settings::pidfile));
   t.push_back(text("user", "-u,--user", "run workers as this user (name or uid)", &Settings::user));
-  t.push_back(text("group", "-g,--group", "run workers as this group (name or gid)", &Settings::group));
-  t.push_back(make("umask", "-m,--umask", "umask for files the server writes (octal 0022 or decimal)", Kind::Value,
-               apply_umask, [](const Settings& s) { return std::to_string(s.umask); }));
-  t.push_back(boolean("initgroups", "--initgroups", "set the worker's supplementary groups from --user",
-                      &Settings::initgroups));
+  t.push_back(
+      text("group", "-g,--group", "run workers as this group (name or gid)", &Settings::group));
+  t.push_back(make("umask", "-m,--umask",
+                   "umask for files the server writes (octal 0022 or decimal)", Kind::Value,
+                   apply_umask, [](const Settings& s) { return std::to_string(s.umask); }));
+  t.push_back(boolean("initgroups", "--initgroups",
+                      "set the worker's supplementary groups from --user", &Settings::initgroups));
   t.push_back(text("proc_name", "-n,--name", "process title base name", &Settings::proc_name));
-  t.push_back(boolean("check_config", "--check-config", "check the configuration and the app, then exit",
-                      &Settings::check_config));
-  t.push_back(boolean("print_config", "--print-config", "print the effective configuration, then exit",
-                      &Settings::print_config));
+  t.push_back(boolean("check_config", "--check-config",
+                      "check the configuration and the app, then exit", &Settings::check_config));
+  t.push_back(boolean("print_config", "--print-config",
+                      "print the effective configuration, then exit", &Settings::print_config));
   // --- logging ---
-  t.push_back(text("errorlog", "--error-logfile,--log-file", "error log file ('-' = stderr)", &Settings::errorlog));
+  t.push_back(text("errorlog", "--error-logfile,--log-file", "error log file ('-' = stderr)",
+                   &Settings::errorlog));
   t.push_back(one_of("loglevel", "--log-level", "error log level", &Settings::loglevel,
                      {"debug", "info", "warning", "error", "critical"}));
-  t.push_back(text("accesslog", "--access-logfile", "access log file ('-' = stdout; unset = off)", &Settings::accesslog));
-  t.push_back(text("access_log_format", "--access-logformat", "access log line format (gunicorn atoms)",
-                   &Settings::access_log_format));
+  t.push_back(text("accesslog", "--access-logfile", "access log file ('-' = stdout; unset = off)",
+                   &Settings::accesslog));
+  t.push_back(text("access_log_format", "--access-logformat",
+                   "access log line format (gunicorn atoms)", &Settings::access_log_format));
   t.push_back(boolean("disable_redirect_access_to_syslog", "--disable-redirect-access-to-syslog",
-                      "do not copy access lines to syslog", &Settings::disable_redirect_access_to_syslog));
-  t.push_back(boolean("capture_output", "--capture-output", "send the app's stdout/stderr to the error log",
-                      &Settings::capture_output));
-  t.push_back(boolean("enable_stdio_inheritance", "--enable-stdio-inheritance", "keep stdio open in daemon mode",
-                      &Settings::enable_stdio_inheritance));
+                      "do not copy access lines to syslog",
+                      &Settings::disable_redirect_access_to_syslog));
+  t.push_back(boolean("capture_output", "--capture-output",
+                      "send the app's stdout/stderr to the error log", &Settings::capture_output));
+  t.push_back(boolean("enable_stdio_inheritance", "--enable-stdio-inheritance",
+                      "keep stdio open in daemon mode", &Settings::enable_stdio_inheritance));
   t.push_back(boolean("syslog", "--log-syslog", "send the error log to syslog", &Settings::syslog));
-  t.push_back(make("syslog_addr", "--log-syslog-to", "syslog address: udp://HOST:PORT or unix://PATH (datagrams)",
-               Kind::Value, apply_syslog_addr, [](const Settings& s) { return s.syslog_addr; }));
-  t.push_back(text("syslog_prefix", "--log-syslog-prefix", "program name in syslog lines", &Settings::syslog_prefix));
-  t.push_back(one_of("syslog_facility", "--log-syslog-facility", "syslog facility: user, daemon, local0 to local7, ...",
+  t.push_back(make("syslog_addr", "--log-syslog-to",
+                   "syslog address: udp://HOST:PORT or unix://PATH (datagrams)", Kind::Value,
+                   apply_syslog_addr, [](const Settings& s) { return s.syslog_addr; }));
+  t.push_back(text("syslog_prefix", "--log-syslog-prefix", "program name in syslog lines",
+                   &Settings::syslog_prefix));
+  t.push_back(one_of("syslog_facility", "--log-syslog-facility",
+                     "syslog facility: user, daemon, local0 to local7, ...",
                      &Settings::syslog_facility,
-                     {"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news", "security",
-                      "syslog", "user", "uucp", "local0", "local1", "local2", "local3", "local4", "local5",
-                      "local6", "local7"}));
-  t.push_back(make("statsd_host", "--statsd-host", "StatsD server HOST:PORT or unix:PATH", Kind::Value,
-               apply_statsd_host, [](const Settings& s) { return py_string(s.statsd_host); }));
-  t.push_back(text("statsd_prefix", "--statsd-prefix", "prefix for StatsD metric names", &Settings::statsd_prefix));
-  t.push_back(text("dogstatsd_tags", "--dogstatsd-tags", "comma list of DogStatsD tags", &Settings::dogstatsd_tags));
-  t.push_back(boolean("enable_backlog_metric", "--enable-backlog-metric",
-                      "send the TCP listeners' accept-queue length to StatsD as gunicorn.backlog (gunicorn 24.1)",
-                      &Settings::enable_backlog_metric));
+                     {"auth",   "authpriv", "cron",     "daemon", "ftp",    "kern",   "lpr",
+                      "mail",   "news",     "security", "syslog", "user",   "uucp",   "local0",
+                      "local1", "local2",   "local3",   "local4", "local5", "local6", "local7"}));
+  t.push_back(make("statsd_host", "--statsd-host", "StatsD server HOST:PORT or unix:PATH",
+                   Kind::Value, apply_statsd_host,
+                   [](const Settings& s) { return py_string(s.statsd_host); }));
+  t.push_back(text("statsd_prefix", "--statsd-prefix", "prefix for StatsD metric names",
+                   &Settings::statsd_prefix));
+  t.push_back(text("dogstatsd_tags", "--dogstatsd-tags", "comma list of DogStatsD tags",
+                   &Settings::dogstatsd_tags));
+  t.push_back(boolean(
+      "enable_backlog_metric", "--enable-backlog-metric",
+      "send the TCP listeners' accept-queue length to StatsD as gunicorn.backlog (gunicorn 24.1)",
+      &Settings::enable_backlog_metric));
   // gunicorn's Python logging configuration: when set, records go through Python's logging
   // (wsgi/python_logging), applied as gunicorn's glogging.Logger.setup applies it.
-  t.push_back(text("logconfig", "--log-config", "logging.config.fileConfig INI file: records go to Python's "
-                   "gunicorn.error and gunicorn.access loggers", &Settings::logconfig));
-  t.push_back(make("logconfig_dict", "", "logging.config.dictConfig dict (JSON text in an INI file)", Kind::Value,
-                   apply_logconfig_dict, [](const Settings& s) { return s.logconfig_dict.empty() ? "{}" : s.logconfig_dict; }));
+  t.push_back(text("logconfig", "--log-config",
+                   "logging.config.fileConfig INI file: records go to Python's "
+                   "gunicorn.error and gunicorn.access loggers",
+                   &Settings::logconfig));
+  t.push_back(
+      make("logconfig_dict", "", "logging.config.dictConfig dict (JSON text in an INI file)",
+           Kind::Value, apply_logconfig_dict,
+           [](const Settings& s) { return s.logconfig_dict.empty() ? "{}" : s.logconfig_dict; }));
   t.push_back(text("logconfig_json", "--log-config-json", "JSON file for logging.config.dictConfig",
                    &Settings::logconfig_json));
   {
-    const std::string why = "a logger class replaces gunicorn's Python logger, which gthreadd does not run; use "
-                            "logconfig, logconfig_dict or logconfig_json to change how records are formatted";
-    t.push_back(refused_unless_default("logger_class", "--logger-class", Kind::Value, why,
-                                       {"gunicorn.glogging.logger", "simple", "gunicorn.instrument.statsd.statsd"}));
+    const std::string why =
+        "a logger class replaces gunicorn's Python logger, which gthreadd does not run; use "
+        "logconfig, logconfig_dict or logconfig_json to change how records are formatted";
+    t.push_back(refused_unless_default(
+        "logger_class", "--logger-class", Kind::Value, why,
+        {"gunicorn.glogging.logger", "simple", "gunicorn.instrument.statsd.statsd"}));
   }
   // --- gthreadd extensions ---
-  t.push_back(make("cpu_affinity", "--cpu-affinity", "pin worker N to the Nth CPU of this comma list", Kind::Value,
-               apply_cpu_affinity, show_cpu_affinity));
+  t.push_back(make("cpu_affinity", "--cpu-affinity",
+                   "pin worker N to the Nth CPU of this comma list", Kind::Value,
+                   apply_cpu_affinity, show_cpu_affinity));
   // The master's side is wired (metrics/master_metrics.hpp in the arbiter); until the
   // workers record requests into the block, the endpoint would serve empty request counters,
   // so the setting is refused rather than accepted and ignored (issue 13).
-  t.push_back(refused("metrics_bind", "--metrics-bind", Kind::Value,
-                      "--metrics-bind is not available yet: the workers do not record their requests into the "
-                      "metrics block yet, so /metrics would show empty request counters; remove the setting"));
+  t.push_back(refused(
+      "metrics_bind", "--metrics-bind", Kind::Value,
+      "--metrics-bind is not available yet: the workers do not record their requests into the "
+      "metrics block yet, so /metrics would show empty request counters; remove the setting"));
   name_values(t);
   return t;
 }
 
 std::string normalized(std::string_view name) {
   std::string out(trim(name));
-  for (auto& c : out) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 

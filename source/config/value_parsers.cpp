@@ -76,7 +76,8 @@ std::optional<bool> parse_boolean(std::string_view text) {
 std::optional<long long> parse_umask(std::string_view text) {
   const auto word = lower(trim(text));
   std::string_view digits = word;
-  if (digits.size() > 1 && digits[0] == '0' && std::isdigit(static_cast<unsigned char>(digits[1]))) {
+  if (digits.size() > 1 && digits[0] == '0' &&
+      std::isdigit(static_cast<unsigned char>(digits[1]))) {
     return parse_in_base(digits.substr(1), 8);
   }
   if (digits.starts_with("0o")) return parse_in_base(digits.substr(2), 8);

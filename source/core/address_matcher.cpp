@@ -68,7 +68,8 @@ bool host_bits_clear(const Bytes& a, int prefix) noexcept {
 }
 
 Bytes network_of(Bytes a, int prefix) noexcept {
-  for (int bit = prefix; bit < 128; ++bit) a[bit / 8] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
+  for (int bit = prefix; bit < 128; ++bit)
+    a[bit / 8] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
   return a;
 }
 
@@ -96,7 +97,8 @@ Entry parse_entry(std::string_view entry) {
   const std::string_view address = entry.substr(0, slash);
   const auto parsed = parse_address(address);
   if (!parsed) {
-    out.error = quoted(entry) + " is not '*', an IP address or a CIDR range (like 10.0.0.0/8 or fd00::/8)";
+    out.error =
+        quoted(entry) + " is not '*', an IP address or a CIDR range (like 10.0.0.0/8 or fd00::/8)";
     return out;
   }
   const int bits = parsed->v4 ? 32 : 128;
@@ -121,7 +123,8 @@ Entry parse_entry(std::string_view entry) {
   // (a host written where a network was meant), not a way to say 10.0.0.0/8.
   if (!host_bits_clear(parsed->bytes, scaled)) {
     out.error = quoted(entry) + " has host bits set; the range is " +
-                format(network_of(parsed->bytes, scaled), parsed->v4) + "/" + std::to_string(prefix);
+                format(network_of(parsed->bytes, scaled), parsed->v4) + "/" +
+                std::to_string(prefix);
     return out;
   }
   out.network = parsed->bytes;
@@ -136,7 +139,8 @@ std::string AddressMatcher::check_entry(std::string_view entry) {
   return parse_entry(entry).error;
 }
 
-std::optional<AddressMatcher> AddressMatcher::parse(std::span<const std::string> entries, std::string& error) {
+std::optional<AddressMatcher> AddressMatcher::parse(std::span<const std::string> entries,
+                                                    std::string& error) {
   AddressMatcher m;
   for (const auto& entry : entries) {
     if (entry == "*") {
@@ -168,8 +172,7 @@ bool AddressMatcher::allows(std::string_view address) const noexcept {
 bool AddressMatcher::allows(const sockaddr* address, socklen_t length) const noexcept {
   if (address == nullptr) return false;
   switch (address->sa_family) {
-    case AF_UNIX:
-      return true;
+    case AF_UNIX: return true;
     case AF_INET: {
       if (length < static_cast<socklen_t>(sizeof(sockaddr_in))) return false;
       sockaddr_in in4;
@@ -184,8 +187,7 @@ bool AddressMatcher::allows(const sockaddr* address, socklen_t length) const noe
       std::memcpy(b.data(), &in6.sin6_addr, 16);
       return matches(b);
     }
-    default:
-      return all_;
+    default: return all_;
   }
 }
 

@@ -89,7 +89,8 @@ void ChunkedDecoder::reset() noexcept {
   line_.clear();  // keeps capacity
 }
 
-ChunkedDecoder::Result ChunkedDecoder::fail(std::size_t consumed, int status, std::string_view reason) noexcept {
+ChunkedDecoder::Result ChunkedDecoder::fail(std::size_t consumed, int status,
+                                            std::string_view reason) noexcept {
   state_ = State::Failed;
   error_status_ = status;
   error_reason_ = reason;
@@ -104,7 +105,8 @@ ChunkedDecoder::Result ChunkedDecoder::on_size_line(std::string_view line, std::
   for (; i < line.size(); ++i) {
     const int h = hex_value(line[i]);
     if (h < 0) break;
-    if (size > (std::numeric_limits<std::uint64_t>::max() >> 4)) return fail(consumed, 400, "chunk size overflows");
+    if (size > (std::numeric_limits<std::uint64_t>::max() >> 4))
+      return fail(consumed, 400, "chunk size overflows");
     size = (size << 4) | static_cast<std::uint64_t>(h);
   }
   if (i == 0) return fail(consumed, 400, "invalid chunk size");
@@ -121,7 +123,8 @@ ChunkedDecoder::Result ChunkedDecoder::on_size_line(std::string_view line, std::
   return {Status::NeedMore, consumed};
 }
 
-ChunkedDecoder::Result ChunkedDecoder::on_trailer_line(std::string_view line, std::size_t consumed) {
+ChunkedDecoder::Result ChunkedDecoder::on_trailer_line(std::string_view line,
+                                                       std::size_t consumed) {
   if (line.empty()) {
     state_ = State::Finished;
     return {Status::Done, consumed};
@@ -137,7 +140,8 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, RequestBody&
   while (pos < input.size()) {
     switch (state_) {
       case State::Data: {
-        const std::size_t n = remaining_ < input.size() - pos ? static_cast<std::size_t>(remaining_) : input.size() - pos;
+        const std::size_t n = remaining_ < input.size() - pos ? static_cast<std::size_t>(remaining_)
+                                                              : input.size() - pos;
         if (!out.append(input.substr(pos, n))) return fail(pos, 500, "cannot store request body");
         pos += n;
         remaining_ -= n;
@@ -157,13 +161,16 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, RequestBody&
         // A line: taken straight from the input when whole, else gathered in line_.
         const bool trailer = state_ == State::Trailer;
         const void* nl = std::memchr(input.data() + pos, '\n', input.size() - pos);
-        const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - input.data()) : input.size();
+        const std::size_t end =
+            nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - input.data())
+               : input.size();
         const std::size_t piece = end - pos + (nl ? 1 : 0);
         // Bounds apply to the line still arriving, so a hostile client cannot make us buffer
         // more; +2 because the final CRLF is not part of the bound.
         if (trailer && trailer_bytes_ + line_.size() + piece > kMaxTrailerBytes + 2)
           return fail(pos, 431, "trailer section too large");
-        if (!trailer && line_.size() + piece > kMaxChunkLine + 2) return fail(pos, 400, "chunk line too long");
+        if (!trailer && line_.size() + piece > kMaxChunkLine + 2)
+          return fail(pos, 400, "chunk line too long");
         std::string_view line;
         if (line_.empty() && nl) {
           line = input.substr(pos, piece);
@@ -174,9 +181,11 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, RequestBody&
         pos += piece;
         if (!nl) return {Status::NeedMore, pos};
         // RFC 9112 §7.1: lines end in CRLF; a bare CR or LF anywhere is an error.
-        if (line.size() < 2 || line[line.size() - 2] != '\r') return fail(pos, 400, "bare LF in chunked body");
+        if (line.size() < 2 || line[line.size() - 2] != '\r')
+          return fail(pos, 400, "bare LF in chunked body");
         line.remove_suffix(2);
-        if (line.find('\r') != std::string_view::npos) return fail(pos, 400, "bare CR in chunked body");
+        if (line.find('\r') != std::string_view::npos)
+          return fail(pos, 400, "bare CR in chunked body");
         if (trailer) trailer_bytes_ += line.size() + 2;
         const Result r = trailer ? on_trailer_line(line, pos) : on_size_line(line, pos);
         line_.clear();
@@ -184,8 +193,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, RequestBody&
         break;
       }
       case State::Finished:
-      case State::Failed:
-        return {Status::Done, pos};
+      case State::Failed: return {Status::Done, pos};
     }
   }
   return {Status::NeedMore, pos};

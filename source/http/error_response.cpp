@@ -64,7 +64,8 @@ std::string make_error_response(int status) {
   r.reserve(160 + body.size());
   r.append("HTTP/1.1 ").append(code).append(" ").append(reason);
   r.append("\r\nDate: ").append(http_date_now());
-  r.append("\r\nServer: gthreadd\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
+  r.append(
+      "\r\nServer: gthreadd\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
   r.append(std::to_string(body.size())).append("\r\n\r\n").append(body);
   return r;
 }

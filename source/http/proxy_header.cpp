@@ -15,10 +15,13 @@ constexpr std::string_view kV1Signature = "PROXY";
 constexpr std::string_view kV2Signature{"\r\n\r\n\0\r\nQUIT\n", 12};
 
 constexpr std::uint8_t kCommandLocal = 0x0, kCommandProxy = 0x1;
-constexpr std::uint8_t kFamilyUnspec = 0x0, kFamilyInet = 0x1, kFamilyInet6 = 0x2, kFamilyUnix = 0x3;
+constexpr std::uint8_t kFamilyUnspec = 0x0, kFamilyInet = 0x1, kFamilyInet6 = 0x2,
+                       kFamilyUnix = 0x3;
 constexpr std::uint8_t kTransportUnspec = 0x0, kTransportStream = 0x1, kTransportDgram = 0x2;
 
-std::uint8_t byte_at(std::string_view data, std::size_t i) { return static_cast<std::uint8_t>(data[i]); }
+std::uint8_t byte_at(std::string_view data, std::size_t i) {
+  return static_cast<std::uint8_t>(data[i]);
+}
 
 std::uint16_t be16(std::string_view data, std::size_t i) {
   return static_cast<std::uint16_t>((byte_at(data, i) << 8) | byte_at(data, i + 1));
@@ -83,14 +86,10 @@ ProxyResult ProxyHeaderParser::finish(ProxyStatus status, std::size_t consumed) 
 
 ProxyResult ProxyHeaderParser::feed(std::string_view data) {
   switch (phase_) {
-    case Phase::Finished:
-      return result_;
-    case Phase::Detect:
-      return detect(data);
-    case Phase::V1Line:
-      return v1_line(data);
-    default:
-      return v2(data);
+    case Phase::Finished: return result_;
+    case Phase::Detect: return detect(data);
+    case Phase::V1Line: return v1_line(data);
+    default: return v2(data);
   }
 }
 
@@ -99,8 +98,10 @@ ProxyResult ProxyHeaderParser::feed(std::string_view data) {
 ProxyResult ProxyHeaderParser::detect(std::string_view data) {
   if (mode_ == ProxyMode::Off) return finish(ProxyStatus::Absent);
   if (data.empty()) return {};
-  const bool is_v1 = (mode_ == ProxyMode::V1 || mode_ == ProxyMode::Auto) && data[0] == kV1Signature[0];
-  const bool is_v2 = (mode_ == ProxyMode::V2 || mode_ == ProxyMode::Auto) && data[0] == kV2Signature[0];
+  const bool is_v1 =
+      (mode_ == ProxyMode::V1 || mode_ == ProxyMode::Auto) && data[0] == kV1Signature[0];
+  const bool is_v2 =
+      (mode_ == ProxyMode::V2 || mode_ == ProxyMode::Auto) && data[0] == kV2Signature[0];
   if (!is_v1 && !is_v2) return finish(ProxyStatus::Absent);
   const std::string_view signature = is_v1 ? kV1Signature : kV2Signature;
   for (; pos_ < data.size() && pos_ < signature.size(); ++pos_)
@@ -164,7 +165,8 @@ ProxyResult ProxyHeaderParser::v1_parse(std::string_view line, std::size_t consu
   h.use_real_peer = false;
   h.family = family;
   h.protocol = std::string(fields[0]);
-  if (!parse_address(fields[1], family, h.source_addr) || !parse_address(fields[2], family, h.dest_addr))
+  if (!parse_address(fields[1], family, h.source_addr) ||
+      !parse_address(fields[2], family, h.dest_addr))
     return fail("PROXY line address is not a valid address of its family");
   if (!parse_port(fields[3], h.source_port) || !parse_port(fields[4], h.dest_port))
     return fail("PROXY line port is not a decimal 0-65535 without leading zeros");

@@ -22,7 +22,7 @@ core::UniqueFd open_spill_file(const std::string& dir) {
 #ifdef O_TMPFILE
   fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd >= 0) return core::UniqueFd(fd);
-  // Some filesystems (and older kernels) lack O_TMPFILE: fall back to mkstemp + unlink.
+    // Some filesystems (and older kernels) lack O_TMPFILE: fall back to mkstemp + unlink.
 #endif
   std::string path = dir + "/gthreadd-body-XXXXXX";
   fd = ::mkostemp(path.data(), O_CLOEXEC);
@@ -86,7 +86,8 @@ core::ByteBuffer RequestBody::take_spare(std::size_t capacity, bool snug) {
 // so the piece holding an offset is offset / kPiece.
 core::ByteBuffer& RequestBody::piece_with_room(std::size_t n) {
   for (;;) {
-    if (filling_ == pieces_.size()) pieces_.push_back(take_spare(std::clamp<std::size_t>(n, 4096, kPiece), false));
+    if (filling_ == pieces_.size())
+      pieces_.push_back(take_spare(std::clamp<std::size_t>(n, 4096, kPiece), false));
     core::ByteBuffer& piece = pieces_[filling_];
     if (piece.free_space() > 0) return piece;
     if (piece.capacity() < kPiece) {
@@ -100,7 +101,8 @@ core::ByteBuffer& RequestBody::piece_with_room(std::size_t n) {
 bool RequestBody::spill() {
   file_ = open_spill_file(spill_dir_);
   bool ok = file_.valid();
-  for (std::size_t i = 0; ok && i < pieces_.size(); ++i) ok = write_all(file_.get(), pieces_[i].view());
+  for (std::size_t i = 0; ok && i < pieces_.size(); ++i)
+    ok = write_all(file_.get(), pieces_[i].view());
   if (!ok) {
     last_error_ = errno;
     file_.reset();
@@ -171,7 +173,8 @@ std::size_t RequestBody::read(std::uint64_t offset, char* dst, std::size_t n) co
 void RequestBody::expect(std::uint64_t length) {
   if (length > memory_limit_ || file_.valid() || !pieces_.empty()) return;
   for (std::uint64_t at = 0; at < length; at += kPiece)
-    pieces_.push_back(take_spare(static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, length - at)), true));
+    pieces_.push_back(
+        take_spare(static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, length - at)), true));
 }
 
 std::uint64_t RequestBody::reserved() const noexcept {
@@ -238,7 +241,8 @@ bool RequestBody::clear() {
   std::size_t keep = spares_.size();
   for (std::size_t i = 0; i < spares_.size(); ++i) {
     const std::size_t cap = spares_[i].capacity();
-    if (cap <= kKeepCapacity && (keep == spares_.size() || cap > spares_[keep].capacity())) keep = i;
+    if (cap <= kKeepCapacity && (keep == spares_.size() || cap > spares_[keep].capacity()))
+      keep = i;
   }
   if (spares_.size() == (keep < spares_.size() ? 1u : 0u)) return false;
   if (keep < spares_.size()) {

@@ -206,7 +206,8 @@ ParseStatus RequestParser::parse(std::string_view buffer, Request& out) {
   const char* data = buffer.data();
   while (true) {
     const std::size_t from = searched_ > scanned_ ? searched_ : scanned_;
-    const void* nl = from < buffer.size() ? std::memchr(data + from, '\n', buffer.size() - from) : nullptr;
+    const void* nl =
+        from < buffer.size() ? std::memchr(data + from, '\n', buffer.size() - from) : nullptr;
     if (nl == nullptr) {
       searched_ = buffer.size();
       return check_partial_line(buffer, scanned_);
@@ -219,13 +220,15 @@ ParseStatus RequestParser::parse(std::string_view buffer, Request& out) {
     // Limits first, so the verdict is the same whether the line arrived whole or in pieces
     // (check_partial_line applies the same rule to a line still arriving).
     if (line.size() > line_limit())
-      return request_line_done_ ? fail(431, "header field too long") : fail(414, "request line too long");
+      return request_line_done_ ? fail(431, "header field too long")
+                                : fail(414, "request line too long");
     // RFC 9112 §2.2: we accept only CRLF; a bare LF is how smuggling parsers disagree.
     if (!has_cr) return fail(400, "bare LF in request head");
 
     if (!request_line_done_) {
       if (line.empty()) {
-        if (++empty_lines_ > kMaxLeadingEmptyLines) return fail(400, "too many empty lines before request");
+        if (++empty_lines_ > kMaxLeadingEmptyLines)
+          return fail(400, "too many empty lines before request");
         request_start_ = scanned_;
         continue;
       }
@@ -259,7 +262,8 @@ ParseStatus RequestParser::check_partial_line(std::string_view buffer, std::size
   const std::size_t limit = line_limit();
   const bool over = pending > limit && (pending - limit > 1 || buffer.back() != '\r');
   if (!over) return ParseStatus::Incomplete;
-  return request_line_done_ ? fail(431, "header field too long") : fail(414, "request line too long");
+  return request_line_done_ ? fail(431, "header field too long")
+                            : fail(414, "request line too long");
 }
 
 // request-line = method SP request-target SP HTTP-version (RFC 9112 §3), single SPs only.
@@ -304,7 +308,8 @@ bool RequestParser::parse_request_line(std::string_view line, std::size_t off) {
 
 // RFC 9112 §3.2: origin-form for everything; absolute-form too (proxies may send it);
 // authority-form only for CONNECT, asterisk-form only for OPTIONS.
-bool RequestParser::parse_target(std::string_view method, std::string_view target, std::size_t off) {
+bool RequestParser::parse_target(std::string_view method, std::string_view target,
+                                 std::size_t off) {
   const bool connect = method == "CONNECT";
   std::size_t path_start = 0;
   if (target == "*") {
@@ -321,7 +326,8 @@ bool RequestParser::parse_target(std::string_view method, std::string_view targe
     for (char c : target.substr(colon + 1))
       if (!is_digit(c)) return fail(400, "invalid CONNECT target"), false;
     for (char c : target.substr(0, colon))
-      if (c == '/' || c == '?' || c == '#' || c == '@') return fail(400, "invalid CONNECT target"), false;
+      if (c == '/' || c == '?' || c == '#' || c == '@')
+        return fail(400, "invalid CONNECT target"), false;
     return true;  // no path or query
   }
   if (target.front() != '/') {
@@ -329,7 +335,8 @@ bool RequestParser::parse_target(std::string_view method, std::string_view targe
     const auto sep = target.find("://");
     if (sep == std::string_view::npos) return fail(400, "invalid request target"), false;
     const std::string_view scheme = target.substr(0, sep);
-    if (!iequals(scheme, "http") && !iequals(scheme, "https")) return fail(400, "invalid request target"), false;
+    if (!iequals(scheme, "http") && !iequals(scheme, "https"))
+      return fail(400, "invalid request target"), false;
     std::size_t i = sep + 3;
     const std::size_t authority_start = i;
     while (i < target.size() && target[i] != '/' && target[i] != '?' && target[i] != '#') ++i;
@@ -352,7 +359,8 @@ bool RequestParser::parse_target(std::string_view method, std::string_view targe
 }
 
 // field-line = field-name ":" OWS field-value OWS (RFC 9112 §5).
-bool RequestParser::parse_field_line(std::string_view buffer, std::string_view line, std::size_t off) {
+bool RequestParser::parse_field_line(std::string_view buffer, std::string_view line,
+                                     std::size_t off) {
   if (is_ows(line.front())) {
     // RFC 9112 §2.2: whitespace before the first field would hide it; reject. Later it is
     // obs-fold (§5.2), which we reject unless the operator allowed it.
@@ -364,18 +372,22 @@ bool RequestParser::parse_field_line(std::string_view buffer, std::string_view l
   // One pass over the name: it ends at the first non-tchar, which must be the colon.
   std::size_t i = 0;
   bool underscore = false;
-  while (i < line.size() && is_tchar(static_cast<unsigned char>(line[i]))) underscore |= line[i++] == '_';
+  while (i < line.size() && is_tchar(static_cast<unsigned char>(line[i])))
+    underscore |= line[i++] == '_';
   const std::size_t name_len = i;
   if (limits_.strip_header_spaces)
     while (i < line.size() && is_ows(line[i])) ++i;
   if (i == line.size() || line[i] != ':') {
-    if (line.find(':') == std::string_view::npos) return fail(400, "header field without colon"), false;
-    return fail(400, is_ows(line[i]) ? "whitespace before colon" : "invalid header field name"), false;
+    if (line.find(':') == std::string_view::npos)
+      return fail(400, "header field without colon"), false;
+    return fail(400, is_ows(line[i]) ? "whitespace before colon" : "invalid header field name"),
+           false;
   }
   if (name_len == 0) return fail(400, "empty header field name"), false;
   const std::string_view name = line.substr(0, name_len);
   const std::string_view raw_value = line.substr(i + 1);
-  if (!all_field_value_chars(raw_value)) return fail(400, "invalid character in header field value"), false;
+  if (!all_field_value_chars(raw_value))
+    return fail(400, "invalid character in header field value"), false;
   field_bytes_ = line.size() + 2;  // with its CRLF, as gunicorn counts (see line_limit)
   // A name with '_' would become the same WSGI key as its '-' twin (X_Forwarded_For vs
   // X-Forwarded-For): header_map says what to do, as in gunicorn 22+.
@@ -386,7 +398,8 @@ bool RequestParser::parse_field_line(std::string_view buffer, std::string_view l
     return true;
   }
   const std::string_view value = trim_ows(raw_value);
-  const std::size_t value_off = value.empty() ? off + line.size() : static_cast<std::size_t>(value.data() - buffer.data());
+  const std::size_t value_off =
+      value.empty() ? off + line.size() : static_cast<std::size_t>(value.data() - buffer.data());
   fields_.push_back({off, name.size(), value_off, value.size(), false});
   return true;
 }
@@ -394,7 +407,8 @@ bool RequestParser::parse_field_line(std::string_view buffer, std::string_view l
 // Only with permit_obsolete_folding: RFC 9112 §5.2 lets a server replace each obs-fold with SP.
 // The buffer is read-only, so the joined value lives in folded_.
 bool RequestParser::fold_line(std::string_view buffer, std::string_view line) {
-  if (!all_field_value_chars(line)) return fail(400, "invalid character in header field value"), false;
+  if (!all_field_value_chars(line))
+    return fail(400, "invalid character in header field value"), false;
   // gunicorn adds each continuation line with its CRLF to the field's count, dropped or not.
   field_bytes_ += line.size() + 2;
   if (field_bytes_ > limits_.field_size) return fail(431, "header field too long"), false;
@@ -426,13 +440,9 @@ bool RequestParser::keep_underscore_field(std::string_view name) {
       if (allowed == "*" || iequals(allowed, name)) return true;
   }
   switch (limits_.header_map) {
-    case HeaderMap::Dangerous:
-      return true;
-    case HeaderMap::Refuse:
-      fail(400, "'_' in header field name");
-      return false;
-    case HeaderMap::Drop:
-      break;
+    case HeaderMap::Dangerous: return true;
+    case HeaderMap::Refuse: fail(400, "'_' in header field name"); return false;
+    case HeaderMap::Drop: break;
   }
   return false;
 }
@@ -467,7 +477,8 @@ bool RequestParser::finish(std::string_view buffer, Request& out) {
   std::vector<char>& copy = out.storage_;
   copy.assign(buffer.data(), buffer.data() + scanned_);
   copy.insert(copy.end(), folded_.begin(), folded_.end());
-  if (limits_.casefold_method)  // gunicorn 22+: after validation, so only unconventional ones change
+  if (limits_
+          .casefold_method)  // gunicorn 22+: after validation, so only unconventional ones change
     for (std::size_t i = request_start_; i < request_start_ + method_len_; ++i)
       if (copy[i] >= 'a' && copy[i] <= 'z') copy[i] = static_cast<char>(copy[i] - 'a' + 'A');
   const std::string_view head(copy.data(), scanned_);
@@ -485,8 +496,8 @@ bool RequestParser::finish(std::string_view buffer, Request& out) {
   std::uint64_t content_length = 0;
   for (const FieldOffsets& f : fields_) {
     const std::string_view name = head.substr(f.name_off, f.name_len);
-    const std::string_view value = f.folded ? folded.substr(f.value_off, f.value_len)
-                                            : head.substr(f.value_off, f.value_len);
+    const std::string_view value =
+        f.folded ? folded.substr(f.value_off, f.value_len) : head.substr(f.value_off, f.value_len);
     out.headers.push_back({name, value});
     switch (name.size()) {  // cheap pre-filter before the case-insensitive compares
       case 4:
@@ -519,7 +530,8 @@ bool RequestParser::finish(std::string_view buffer, Request& out) {
           // Even equal copies are refused (RFC 9110 §8.6 allows merging them; gunicorn
           // does not, and neither does any smuggling-safe front end we sit behind).
           if (has_cl) return fail(400, "repeated Content-Length"), false;
-          if (!parse_content_length(value, content_length)) return fail(400, "invalid Content-Length"), false;
+          if (!parse_content_length(value, content_length))
+            return fail(400, "invalid Content-Length"), false;
           has_cl = true;
         }
         break;
@@ -531,8 +543,7 @@ bool RequestParser::finish(std::string_view buffer, Request& out) {
           if (!apply_transfer_encoding(value, chunked, unknown_coding)) return false;
         }
         break;
-      default:
-        break;
+      default: break;
     }
   }
   // RFC 9112 §6.1: CL with TE is a smuggling attempt whatever the codings say; it wins over 501.
@@ -544,7 +555,8 @@ bool RequestParser::finish(std::string_view buffer, Request& out) {
   if (chunked) {
     out.framing = BodyFraming::Chunked;
   } else if (has_cl) {
-    if (limits_.body != 0 && content_length > limits_.body) return fail(413, "request body too large"), false;
+    if (limits_.body != 0 && content_length > limits_.body)
+      return fail(413, "request body too large"), false;
     out.framing = BodyFraming::ContentLength;
     out.content_length = content_length;
   }

@@ -3,11 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/uio.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-#include <sys/uio.h>
 #include <vector>
 
 namespace gthreadd::log {
@@ -41,7 +41,8 @@ void write_all(int fd, std::string_view line) {
 
 }  // namespace
 
-AccessLog::AccessLog(const std::string& path, std::string_view format) : path_(path), format_(format) {
+AccessLog::AccessLog(const std::string& path, std::string_view format)
+    : path_(path), format_(format) {
   if (path_ != "-") {
     file_ = open_append(path_);
     if (!file_) {

@@ -47,7 +47,8 @@ std::string lower(std::string_view text) {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -56,7 +57,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // gunicorn reads referer, user agent and authorization from the environ, where repeated
 // headers were joined with ','; {name}i comes from a dict built in order, so the last wins.
-std::optional<std::string> joined_header(std::span<const AccessRecord::Header> headers, std::string_view name) {
+std::optional<std::string> joined_header(std::span<const AccessRecord::Header> headers,
+                                         std::string_view name) {
   std::optional<std::string> value;
   for (const auto& [n, v] : headers) {
     if (!iequals(n, name)) continue;
@@ -66,7 +68,8 @@ std::optional<std::string> joined_header(std::span<const AccessRecord::Header> h
   }
   return value;
 }
-std::optional<std::string_view> last_header(std::span<const AccessRecord::Header> headers, std::string_view name) {
+std::optional<std::string_view> last_header(std::span<const AccessRecord::Header> headers,
+                                            std::string_view name) {
   std::optional<std::string_view> value;
   for (const auto& [n, v] : headers) {
     if (iequals(n, name)) value = v;
@@ -139,8 +142,11 @@ std::optional<std::string> base64_decode(std::string_view text) {
     else if (c >= '0' && c <= '9') value = c - '0' + 52;
     else if (c == '+') value = 62;
     else if (c == '/') value = 63;
-    else if (c == '=') { padding = true; ++symbols; continue; }
-    else continue;
+    else if (c == '=') {
+      padding = true;
+      ++symbols;
+      continue;
+    } else continue;
     if (padding) return std::nullopt;
     ++symbols;
     buffer = (buffer << 6) | static_cast<unsigned>(value);
@@ -228,7 +234,8 @@ AccessLogFormat::AccessLogFormat(std::string_view format) {
     const auto key = format.substr(key_start, i - 1 - key_start);
     Part part;
     bool left = false;
-    while (i < format.size() && std::string_view("#0- +").find(format[i]) != std::string_view::npos) {
+    while (i < format.size() &&
+           std::string_view("#0- +").find(format[i]) != std::string_view::npos) {
       left = left || format[i] == '-';
       ++i;
     }
@@ -244,8 +251,10 @@ AccessLogFormat::AccessLogFormat(std::string_view format) {
         if (part.precision > 10000) fail(start, "precision too large");
       }
     }
-    while (i < format.size() && std::string_view("hlL").find(format[i]) != std::string_view::npos) ++i;
-    if (i >= format.size() || std::string_view("sdiraufgeEFGxXoc").find(format[i]) == std::string_view::npos) {
+    while (i < format.size() && std::string_view("hlL").find(format[i]) != std::string_view::npos)
+      ++i;
+    if (i >= format.size() ||
+        std::string_view("sdiraufgeEFGxXoc").find(format[i]) == std::string_view::npos) {
       fail(start, "missing conversion after '%(name)', such as 's'");
     }
     if (!literal.empty()) parts_.push_back({Atom::Literal, std::move(literal)});
@@ -256,10 +265,10 @@ AccessLogFormat::AccessLogFormat(std::string_view format) {
       const auto close = name.rfind('}');
       const auto suffix = close == std::string::npos ? std::string() : name.substr(close + 1);
       part.text = close == std::string::npos ? std::string() : name.substr(1, close - 1);
-      part.atom = suffix == "i" ? Atom::RequestHeader
-                : suffix == "o" ? Atom::ResponseHeader
-                : suffix == "e" ? Atom::Environ
-                                : Atom::Unknown;
+      part.atom = suffix == "i"   ? Atom::RequestHeader
+                  : suffix == "o" ? Atom::ResponseHeader
+                  : suffix == "e" ? Atom::Environ
+                                  : Atom::Unknown;
       needs_environ_ = needs_environ_ || part.atom == Atom::Environ;
     } else {
       part.atom = atom_for(key);
@@ -300,10 +309,22 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
         latin1 = true;
         break;
       case Atom::Status: put(std::to_string(r.status)); break;
-      case Atom::Method: put(r.method); latin1 = true; break;
-      case Atom::Path: put(r.path); latin1 = true; break;
-      case Atom::Query: put(r.query); latin1 = true; break;
-      case Atom::Protocol: put(r.protocol); latin1 = true; break;
+      case Atom::Method:
+        put(r.method);
+        latin1 = true;
+        break;
+      case Atom::Path:
+        put(r.path);
+        latin1 = true;
+        break;
+      case Atom::Query:
+        put(r.query);
+        latin1 = true;
+        break;
+      case Atom::Protocol:
+        put(r.protocol);
+        latin1 = true;
+        break;
       case Atom::BytesB:
       case Atom::Bytesb:
         // gunicorn: str(resp.sent) whenever it is known, so 0 bytes prints "0".
@@ -322,9 +343,18 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
         latin1 = true;
         break;
       }
-      case Atom::Seconds: put(std::to_string(micros / 1000000)); escape = false; break;
-      case Atom::Micros: put(std::to_string(micros)); escape = false; break;
-      case Atom::Millis: put(std::to_string(micros / 1000)); escape = false; break;
+      case Atom::Seconds:
+        put(std::to_string(micros / 1000000));
+        escape = false;
+        break;
+      case Atom::Micros:
+        put(std::to_string(micros));
+        escape = false;
+        break;
+      case Atom::Millis:
+        put(std::to_string(micros / 1000));
+        escape = false;
+        break;
       case Atom::SecondsDecimal: {
         char text[32];
         std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micros / 1000000),
@@ -333,8 +363,14 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
         break;
       }
       case Atom::Pid: put("<" + std::to_string(r.pid ? r.pid : ::getpid()) + ">"); break;
-      case Atom::RequestHeader: put_or_dash(last_header(r.request_headers, part.text)); latin1 = true; break;
-      case Atom::ResponseHeader: put_or_dash(last_header(r.response_headers, part.text)); latin1 = true; break;
+      case Atom::RequestHeader:
+        put_or_dash(last_header(r.request_headers, part.text));
+        latin1 = true;
+        break;
+      case Atom::ResponseHeader:
+        put_or_dash(last_header(r.response_headers, part.text));
+        latin1 = true;
+        break;
       case Atom::Environ: {
         std::optional<std::string> text;
         if (r.environ) {

@@ -33,7 +33,8 @@ DatagramSender DatagramSender::udp(const std::string& host, const std::string& p
 DatagramSender DatagramSender::unix_path(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("unix socket path too long: " + path);
+  if (path.size() >= sizeof addr.sun_path)
+    throw std::runtime_error("unix socket path too long: " + path);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   core::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
@@ -44,7 +45,8 @@ DatagramSender DatagramSender::unix_path(const std::string& path) {
 
 void DatagramSender::send(std::string_view message) const noexcept {
   // MSG_DONTWAIT on top of O_NONBLOCK: a full socket buffer drops the metric, it never waits.
-  [[maybe_unused]] auto n = ::send(fd_.get(), message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  [[maybe_unused]] auto n =
+      ::send(fd_.get(), message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 }  // namespace gthreadd::log

@@ -11,8 +11,9 @@ namespace {
 // Python logging's names; spdlog's trace has no gunicorn equivalent and shows as DEBUG.
 class LevelNameFlag final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    static constexpr std::string_view kNames[] = {"DEBUG", "DEBUG", "INFO", "WARNING",
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static constexpr std::string_view kNames[] = {"DEBUG", "DEBUG",    "INFO",  "WARNING",
                                                   "ERROR", "CRITICAL", "NOTSET"};
     const auto name = kNames[static_cast<int>(msg.level)];
     dest.append(name.data(), name.data() + name.size());
@@ -25,11 +26,11 @@ class LevelNameFlag final : public spdlog::custom_flag_formatter {
 // strftime's %z: "+0100", no colon.
 class UtcOffsetFlag final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg&, const std::tm& tm, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg&, const std::tm& tm,
+              spdlog::memory_buf_t& dest) override {
     const long offset_minutes = tm.tm_gmtoff / 60;
     const long minutes = std::labs(offset_minutes);
-    const char text[] = {offset_minutes < 0 ? '-' : '+',
-                         static_cast<char>('0' + minutes / 600),
+    const char text[] = {offset_minutes < 0 ? '-' : '+', static_cast<char>('0' + minutes / 600),
                          static_cast<char>('0' + minutes / 60 % 10),
                          static_cast<char>('0' + minutes % 60 / 10),
                          static_cast<char>('0' + minutes % 10)};

@@ -26,7 +26,7 @@ namespace {
 
 std::mutex g_sink_mutex;
 std::shared_ptr<ReopenableFileSink> g_file_sink;  // null when the error log is stderr
-std::string g_capture_path;  // --capture-output: the file fds 1 and 2 point at
+std::string g_capture_path;                       // --capture-output: the file fds 1 and 2 point at
 
 // gunicorn's Statsd logger counts warning and worse lines as gunicorn.log.<level>.
 class StatsdLogCounter final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
@@ -83,12 +83,13 @@ void init_error_log(const config::Settings& settings) {
   std::vector<spdlog::sink_ptr> sinks{sink};
   configure_statsd(settings);
   if (statsd()) sinks.push_back(std::make_shared<StatsdLogCounter>());
-  if (settings.syslog) sinks.push_back(std::make_shared<SyslogSink>(SyslogWriter(settings, "error")));
+  if (settings.syslog)
+    sinks.push_back(std::make_shared<SyslogSink>(SyslogWriter(settings, "error")));
   std::string capture_path;
   if (settings.capture_output && file_sink) {
     if (!capture_output(settings.errorlog))
-      throw std::runtime_error("--capture-output: cannot redirect stdout/stderr to '" + settings.errorlog +
-                               "': " + std::strerror(errno));
+      throw std::runtime_error("--capture-output: cannot redirect stdout/stderr to '" +
+                               settings.errorlog + "': " + std::strerror(errno));
     capture_path = settings.errorlog;
   }
   auto logger = std::make_shared<spdlog::logger>("gthreadd", sinks.begin(), sinks.end());

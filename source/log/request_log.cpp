@@ -23,7 +23,8 @@ RequestLog::RequestLog(const config::Settings& settings) : forward_(access_forwa
     file_ = std::make_unique<AccessLog>(settings.accesslog, settings.access_log_format);
   // gunicorn 20.1 Logger.access: syslog gets access lines unless told not to, even without
   // an access log file.
-  if (settings.syslog && !settings.disable_redirect_access_to_syslog) syslog_.emplace(settings, "access");
+  if (settings.syslog && !settings.disable_redirect_access_to_syslog)
+    syslog_.emplace(settings, "access");
   if (file_ || syslog_ || forward_) {
     format_.emplace(settings.access_log_format);
     environ_names_ = format_->environ_names();

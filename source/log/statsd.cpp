@@ -10,7 +10,8 @@ DatagramSender open_sender(const std::string& address) {
   const auto colon = address.rfind(':');
   std::string host = address.substr(0, colon);
   // "[::1]:8125": getaddrinfo wants the bare address.
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return DatagramSender::udp(host, address.substr(colon + 1));
 }
 
@@ -42,7 +43,9 @@ void Statsd::increment(std::string_view name, long value) const {
   send(name, fmt::format("{}|c|@1.0", value));
 }
 
-void Statsd::gauge(std::string_view name, double value) const { send(name, fmt::format("{}|g", value)); }
+void Statsd::gauge(std::string_view name, double value) const {
+  send(name, fmt::format("{}|g", value));
+}
 
 void Statsd::histogram(std::string_view name, double milliseconds) const {
   send(name, fmt::format("{}|ms", milliseconds));
@@ -57,7 +60,8 @@ void Statsd::request(int status, double milliseconds) const {
 void configure_statsd(const config::Settings& settings) {
   g_statsd = settings.statsd_host.empty()
                  ? nullptr
-                 : std::make_unique<Statsd>(settings.statsd_host, settings.statsd_prefix, settings.dogstatsd_tags);
+                 : std::make_unique<Statsd>(settings.statsd_host, settings.statsd_prefix,
+                                            settings.dogstatsd_tags);
 }
 
 const Statsd* statsd() noexcept { return g_statsd.get(); }

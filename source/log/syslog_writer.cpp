@@ -14,10 +14,11 @@ namespace {
 // RFC 3164 §4.1.1 facility codes (Python's SysLogHandler.facility_names).
 int facility_code(const std::string& name) {
   static constexpr std::array<std::pair<std::string_view, int>, 21> codes{{
-      {"kern", 0}, {"user", 1}, {"mail", 2}, {"daemon", 3}, {"auth", 4}, {"security", 4},
-      {"syslog", 5}, {"lpr", 6}, {"news", 7}, {"uucp", 8}, {"cron", 9}, {"authpriv", 10},
-      {"ftp", 11}, {"local0", 16}, {"local1", 17}, {"local2", 18}, {"local3", 19},
-      {"local4", 20}, {"local5", 21}, {"local6", 22}, {"local7", 23},
+      {"kern", 0},     {"user", 1},      {"mail", 2},    {"daemon", 3},  {"auth", 4},
+      {"security", 4}, {"syslog", 5},    {"lpr", 6},     {"news", 7},    {"uucp", 8},
+      {"cron", 9},     {"authpriv", 10}, {"ftp", 11},    {"local0", 16}, {"local1", 17},
+      {"local2", 18},  {"local3", 19},   {"local4", 20}, {"local5", 21}, {"local6", 22},
+      {"local7", 23},
   }};
   for (const auto& [key, code] : codes)
     if (key == name) return code;
@@ -30,26 +31,30 @@ DatagramSender open_address(const std::string& address) {
     const auto colon = rest.rfind(':');
     std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
     const std::string port = colon == std::string::npos ? "514" : rest.substr(colon + 1);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
     return DatagramSender::udp(host, port);
   }
   if (address.starts_with("unix://")) {
     std::string path = address.substr(7);
     if (const auto hash = path.find('#'); hash != std::string::npos) {
       if (path.substr(hash + 1) != "dgram")
-        throw std::runtime_error("--log-syslog-to " + address + ": only datagram sockets are supported");
+        throw std::runtime_error("--log-syslog-to " + address +
+                                 ": only datagram sockets are supported");
       path.resize(hash);
     }
     return DatagramSender::unix_path(path);
   }
-  throw std::runtime_error("--log-syslog-to " + address + ": only udp:// and unix:// (datagram) are supported");
+  throw std::runtime_error("--log-syslog-to " + address +
+                           ": only udp:// and unix:// (datagram) are supported");
 }
 
 std::string tag_for(const config::Settings& s, std::string_view name) {
   std::string prefix = !s.syslog_prefix.empty() ? s.syslog_prefix
-                       : !s.proc_name.empty()    ? s.proc_name
-                                                 : s.app_uri_text;
-  for (auto& c : prefix) if (c == ':') c = '.';
+                       : !s.proc_name.empty()   ? s.proc_name
+                                                : s.app_uri_text;
+  for (auto& c : prefix)
+    if (c == ':') c = '.';
   return fmt::format("gunicorn.{}.{}: ", prefix, name);
 }
 
@@ -64,7 +69,8 @@ void SyslogWriter::write(int severity, std::string_view message) const {
   thread_local std::string line;
   line.clear();
   // Python's SysLogHandler appends a NUL (append_nul = True); collectors strip it.
-  fmt::format_to(std::back_inserter(line), "<{}>{}[{}] {}", facility_ * 8 + severity, tag_, ::getpid(), message);
+  fmt::format_to(std::back_inserter(line), "<{}>{}[{}] {}", facility_ * 8 + severity, tag_,
+                 ::getpid(), message);
   line.push_back('\0');
   sender_.send(line);
 }

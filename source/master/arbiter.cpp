@@ -51,7 +51,9 @@ Arbiter::Arbiter(config::Settings settings, std::vector<net::Listener> listeners
   std::string error;
   metrics_ = metrics::MasterMetrics::start(
       settings_.metrics_bind, settings_.workers, metrics::listener_refs(listeners_),
-      [](bool failed, const std::string& line) { failed ? spdlog::error("{}", line) : spdlog::info("{}", line); },
+      [](bool failed, const std::string& line) {
+        failed ? spdlog::error("{}", line) : spdlog::info("{}", line);
+      },
       error);
   if (!metrics_ && settings_.metrics_bind) throw std::runtime_error(error);
 }
@@ -65,7 +67,8 @@ void Arbiter::announce() {
   if (!settings_.pidfile.empty()) {
     // During an upgrade the new master writes <pidfile>.2 and takes the real name only
     // once the old master is gone (gunicorn's maybe_promote_master).
-    pidfile_.create(upgrade_.old_master() ? settings_.pidfile + ".2" : settings_.pidfile, ::getpid());
+    pidfile_.create(upgrade_.old_master() ? settings_.pidfile + ".2" : settings_.pidfile,
+                    ::getpid());
   }
 }
 
@@ -96,14 +99,16 @@ std::chrono::milliseconds Arbiter::wait_time() const {
   const auto now = Clock::now();
   const auto deadline = table_.next_deadline(now);
   if (!deadline) return kTick;
-  const auto until = std::chrono::ceil<std::chrono::milliseconds>(*deadline - now) + std::chrono::milliseconds(1);
+  const auto until =
+      std::chrono::ceil<std::chrono::milliseconds>(*deadline - now) + std::chrono::milliseconds(1);
   return std::clamp(until, std::chrono::milliseconds(0), kTick);
 }
 
 void Arbiter::manage_workers() {
   if (halt_) return;
   // gunicorn's manage_workers reports the worker count on every pass of the loop.
-  if (const auto* metrics = log::statsd()) metrics->gauge("gunicorn.workers", static_cast<double>(table_.size()));
+  if (const auto* metrics = log::statsd())
+    metrics->gauge("gunicorn.workers", static_cast<double>(table_.size()));
   if (settings_.enable_backlog_metric) report_backlog();
   for (int n = table_.missing(); n > 0 && !halt_; --n) spawn_worker();
   execute(table_.rebalance(Clock::now()));
@@ -128,7 +133,8 @@ void Arbiter::spawn_worker() {
     signals_.close_in_child();
     if (metrics_) metrics_->in_child(slot);
     for (auto& [other, beat] : heartbeats_) beat.reset();
-    boot_worker({settings_, listeners_, *heartbeat, preloaded_.get(), master, age, cpu, table_.target()});
+    boot_worker(
+        {settings_, listeners_, *heartbeat, preloaded_.get(), master, age, cpu, table_.target()});
   }
   [[maybe_unused]] const int added = table_.add(pid, cpu);
   GTHREADD_ASSERT(added == age, "the age the hooks saw is the table's");
@@ -151,8 +157,9 @@ void Arbiter::reap() {
     if (!gone) continue;
     heartbeats_.erase(pid);
     if (metrics_) {
-      const bool boot_error = WIFEXITED(status) && (WEXITSTATUS(status) == worker::kExitAppLoadError ||
-                                                    WEXITSTATUS(status) == worker::kExitBootError);
+      const bool boot_error =
+          WIFEXITED(status) && (WEXITSTATUS(status) == worker::kExitAppLoadError ||
+                                WEXITSTATUS(status) == worker::kExitBootError);
       metrics_->reaped(pid, metrics::classify_exit(status, {.boot_failed = boot_error,
                                                             .timed_out = gone->aborted,
                                                             .max_requests = gone->retiring,
@@ -167,30 +174,29 @@ bool Arbiter::worker_exited(const WorkerTable::Worker& gone, int status) {
   if (WIFEXITED(status)) {
     const int code = WEXITSTATUS(status);
     if (code != 0) spdlog::error("Worker (pid:{}) exited with code {}", gone.pid, code);
-    if (code == worker::kExitAppLoadError || code == worker::kExitBootError) return boot_failed(gone, code);
+    if (code == worker::kExitAppLoadError || code == worker::kExitBootError)
+      return boot_failed(gone, code);
   } else if (WIFSIGNALED(status) && !gone.stopping) {
     const int sig = WTERMSIG(status);
     if (sig == SIGKILL)
       spdlog::error("Worker (pid:{}) was sent SIGKILL! Perhaps out of memory?", gone.pid);
-    else
-      spdlog::error("Worker (pid:{}) was sent code {}!", gone.pid, sig);
+    else spdlog::error("Worker (pid:{}) was sent code {}!", gone.pid, sig);
   }
   return true;
 }
 
 bool Arbiter::boot_failed(const WorkerTable::Worker& gone, int code) {
-  const char* reason = code == worker::kExitAppLoadError ? "App failed to load." : "Worker failed to boot.";
+  const char* reason =
+      code == worker::kExitAppLoadError ? "App failed to load." : "Worker failed to boot.";
   std::vector<WorkerTable::Order> orders;
   switch (table_.boot_failed(gone, Clock::now(), orders)) {
-    case WorkerTable::BootFailure::Ignored:
-      return true;
+    case WorkerTable::BootFailure::Ignored: return true;
     case WorkerTable::BootFailure::RolledBack:
       // HUP with a broken app: the previous workers keep serving.
       spdlog::error("Reload failed ({}): keeping the previous workers", reason);
       execute(orders);
       return true;
-    case WorkerTable::BootFailure::Halt:
-      break;
+    case WorkerTable::BootFailure::Halt: break;
   }
   // gunicorn's HaltServer: respawning a worker that cannot boot would only loop.
   spdlog::error("Reason: {}", reason);
@@ -216,16 +222,12 @@ void Arbiter::check_workers() {
 void Arbiter::execute(const std::vector<WorkerTable::Order>& orders) {
   for (const auto& order : orders) {
     switch (order.action) {
-      case WorkerTable::Action::Stop:
-        ::kill(order.pid, SIGTERM);
-        break;
+      case WorkerTable::Action::Stop: ::kill(order.pid, SIGTERM); break;
       case WorkerTable::Action::Abort:
         spdlog::critical("WORKER TIMEOUT (pid:{})", order.pid);
         ::kill(order.pid, SIGABRT);
         break;
-      case WorkerTable::Action::Kill:
-        ::kill(order.pid, SIGKILL);
-        break;
+      case WorkerTable::Action::Kill: ::kill(order.pid, SIGKILL); break;
     }
   }
 }
@@ -235,7 +237,8 @@ void Arbiter::execute(const std::vector<WorkerTable::Order>& orders) {
 void Arbiter::report_backlog() const {
   const auto backlog = metrics::total_backlog(metrics::listener_refs(listeners_));
   spdlog::debug("socket backlog: {}", backlog);
-  if (const auto* statsd = log::statsd()) statsd->histogram("gunicorn.backlog", static_cast<double>(backlog));
+  if (const auto* statsd = log::statsd())
+    statsd->histogram("gunicorn.backlog", static_cast<double>(backlog));
 }
 
 void Arbiter::signal_workers(int signo) {

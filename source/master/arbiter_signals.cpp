@@ -20,19 +20,11 @@ void Arbiter::handle_signal(int signo) {
   if (signo != SIGCHLD) spdlog::info("Handling signal: {}", MasterSignals::name(signo));
   const int target = table_.target();
   switch (signo) {
-    case SIGCHLD:
-      reap();
-      break;
-    case SIGHUP:
-      reload();
-      break;
-    case SIGTERM:
-      stop(true);
-      break;
+    case SIGCHLD: reap(); break;
+    case SIGHUP: reload(); break;
+    case SIGTERM: stop(true); break;
     case SIGINT:
-    case SIGQUIT:
-      stop(false);
-      break;
+    case SIGQUIT: stop(false); break;
     case SIGTTIN:
       table_.set_target(target + 1);
       wsgi::call_nworkers_changed(view(), target + 1, target);
@@ -56,8 +48,7 @@ void Arbiter::handle_signal(int signo) {
       spdlog::info("graceful stop of workers");
       execute(table_.stop_all(Clock::now()));
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -80,7 +71,8 @@ void Arbiter::reload() {
   table_.set_target(std::max(1, settings_.workers));
   table_.set_policy(table_policy(settings_));
   wsgi::call_server_hook(wsgi::Hook::OnReload, view());
-  if (table_.target() != old_workers) wsgi::call_nworkers_changed(view(), table_.target(), old_workers);
+  if (table_.target() != old_workers)
+    wsgi::call_nworkers_changed(view(), table_.target(), old_workers);
   // New workers first; the table stops the old ones once the new ones have booted.
   table_.begin_reload();
 }
@@ -88,8 +80,8 @@ void Arbiter::reload() {
 void Arbiter::stop(bool graceful) {
   halt_ = true;
   signal_workers(graceful ? SIGTERM : SIGQUIT);
-  const auto deadline =
-      Clock::now() + (graceful ? std::chrono::seconds(settings_.graceful_timeout) : std::chrono::seconds(2));
+  const auto deadline = Clock::now() + (graceful ? std::chrono::seconds(settings_.graceful_timeout)
+                                                 : std::chrono::seconds(2));
   while (!table_.empty() && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     int status = 0;
@@ -107,7 +99,8 @@ void Arbiter::stop(bool graceful) {
   // (upgrade) or an old one still uses them.
   if (upgrade_.sockets_shared()) return;
   for (const auto& l : listeners_)
-    if (l.is_unix && !l.inherited && l.address.kind == config::BindAddress::Kind::Unix) ::unlink(l.address.path.c_str());
+    if (l.is_unix && !l.inherited && l.address.kind == config::BindAddress::Kind::Unix)
+      ::unlink(l.address.path.c_str());
 }
 
 }  // namespace gthreadd::master

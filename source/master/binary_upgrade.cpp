@@ -31,7 +31,8 @@ BinaryUpgrade::BinaryUpgrade(std::vector<std::string> argv) : argv_(std::move(ar
   }
 }
 
-void BinaryUpgrade::reexec(const std::vector<net::Listener>& listeners, const std::function<void()>& pre_exec) {
+void BinaryUpgrade::reexec(const std::vector<net::Listener>& listeners,
+                           const std::function<void()>& pre_exec) {
   if (new_master_ != 0) {
     spdlog::warn("USR2 ignored: an upgraded master (pid:{}) is already running", new_master_);
     return;

@@ -29,7 +29,8 @@ std::string pin_to_cpu(int cpu) {
   CPU_SET(cpu, &set);
   if (::sched_setaffinity(0, sizeof set, &set) != 0) {
     // EINVAL: the CPU is offline, absent, or outside this process's cgroup/cpuset.
-    return what + (errno == EINVAL ? std::string("not a CPU this process may use") : std::strerror(errno));
+    return what +
+           (errno == EINVAL ? std::string("not a CPU this process may use") : std::strerror(errno));
   }
   return {};
 }

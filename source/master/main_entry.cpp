@@ -96,14 +96,17 @@ int run_main(int argc, char** argv) {
     // --umask applies to the unix socket files we create, as in gunicorn's create_sockets.
     const mode_t old_umask = ::umask(static_cast<mode_t>(settings.umask));
     net::BindRetry retry;  // gunicorn's 5 attempts a second apart, logged here
-    retry.log = [](bool debug, const std::string& line) { debug ? spdlog::debug("{}", line) : spdlog::error("{}", line); };
+    retry.log = [](bool debug, const std::string& line) {
+      debug ? spdlog::debug("{}", line) : spdlog::error("{}", line);
+    };
     listeners = net::bind_listeners(settings, retry);
     ::umask(old_umask);
     // gunicorn's sock.py chowns a unix socket to the worker user and group after bind, so a
     // proxy running as that user can connect when --umask keeps others out.
     for (const auto& l : listeners) {
       if (!l.is_unix || l.inherited || l.address.kind != config::BindAddress::Kind::Unix) continue;
-      if (auto error = chown_for_workers(settings, l.address.path); !error.empty()) throw std::runtime_error(error);
+      if (auto error = chown_for_workers(settings, l.address.path); !error.empty())
+        throw std::runtime_error(error);
     }
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());  // "Can't connect to ('127.0.0.1', 8000)" from bind_listeners
@@ -124,8 +127,9 @@ int run_main(int argc, char** argv) {
     }
   }
   try {
-    Arbiter arbiter(settings, std::move(listeners),
-                    [parse_args] { return parse_args().settings; }, args, std::move(preloaded));
+    Arbiter arbiter(
+        settings, std::move(listeners), [parse_args] { return parse_args().settings; }, args,
+        std::move(preloaded));
     return arbiter.run();
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());

@@ -16,7 +16,8 @@ namespace {
 sigset_t master_set() {
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
+  for (int sig :
+       {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
     sigaddset(&set, sig);
   return set;
 }

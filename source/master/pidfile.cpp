@@ -15,7 +15,8 @@ void Pidfile::create(const std::string& path, pid_t pid) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write pidfile " + path + ": " + std::strerror(errno));
+    if (!out)
+      throw std::runtime_error("cannot write pidfile " + path + ": " + std::strerror(errno));
     out << pid << '\n';
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)

@@ -24,7 +24,8 @@ uid_t lookup_uid(const std::string& user, gid_t* primary_gid) {
   char* end = nullptr;
   long numeric = std::strtol(user.c_str(), &end, 10);
   if (!user.empty() && *end == '\0') {
-    if (passwd* pw = ::getpwuid(static_cast<uid_t>(numeric)); pw && primary_gid) *primary_gid = pw->pw_gid;
+    if (passwd* pw = ::getpwuid(static_cast<uid_t>(numeric)); pw && primary_gid)
+      *primary_gid = pw->pw_gid;
     return static_cast<uid_t>(numeric);
   }
   passwd* pw = ::getpwnam(user.c_str());
@@ -90,9 +91,11 @@ void drop_privileges(const config::Settings& settings) {
     ::setgroups(0, nullptr);
   }
   if (gid != ::getgid() && ::setgid(gid) != 0)
-    throw std::runtime_error("--group: cannot switch to gid " + std::to_string(gid) + ": " + std::strerror(errno));
+    throw std::runtime_error("--group: cannot switch to gid " + std::to_string(gid) + ": " +
+                             std::strerror(errno));
   if (uid != ::getuid() && ::setuid(uid) != 0)
-    throw std::runtime_error("--user: cannot switch to uid " + std::to_string(uid) + ": " + std::strerror(errno));
+    throw std::runtime_error("--user: cannot switch to uid " + std::to_string(uid) + ": " +
+                             std::strerror(errno));
 }
 
 std::optional<std::pair<uid_t, gid_t>> worker_ids(const config::Settings& settings) {
@@ -112,8 +115,8 @@ std::string chown_for_workers(const config::Settings& settings, const std::strin
   }
   if (!ids) return {};
   if (::chown(path.c_str(), ids->first, ids->second) != 0) {
-    return "cannot chown '" + path + "' to " + std::to_string(ids->first) + ":" + std::to_string(ids->second) +
-           ": " + std::strerror(errno);
+    return "cannot chown '" + path + "' to " + std::to_string(ids->first) + ":" +
+           std::to_string(ids->second) + ": " + std::strerror(errno);
   }
   return {};
 }

@@ -19,7 +19,8 @@ void fit_fd_limit(const config::Settings& settings) {
   const rlim_t need = static_cast<rlim_t>(settings.worker_connections) * 2 +
                       static_cast<rlim_t>(settings.threads) + 256;
   rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= need)
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur >= need)
     return;
   const rlim_t want = limit.rlim_max == RLIM_INFINITY ? need : std::min(need, limit.rlim_max);
   if (want > limit.rlim_cur) {
@@ -31,17 +32,17 @@ void fit_fd_limit(const config::Settings& settings) {
     }
   }
   if (limit.rlim_cur < need)
-    spdlog::warn("--worker-connections {} needs about {} file descriptors per worker, but the limit is {} "
-                    "(hard limit {}): a worker at the limit stops accepting until connections close. "
-                    "Raise it (ulimit -n, LimitNOFILE= in the systemd unit) or lower --worker-connections.",
-                    settings.worker_connections, need, limit.rlim_cur, limit.rlim_max);
+    spdlog::warn(
+        "--worker-connections {} needs about {} file descriptors per worker, but the limit is {} "
+        "(hard limit {}): a worker at the limit stops accepting until connections close. "
+        "Raise it (ulimit -n, LimitNOFILE= in the systemd unit) or lower --worker-connections.",
+        settings.worker_connections, need, limit.rlim_cur, limit.rlim_max);
 }
 
 std::string check_body_tmp_dir(const config::Settings& settings) {
   const std::string dir = worker::body_tmp_dir(settings);
-  struct stat st{};
-  if (::stat(dir.c_str(), &st) != 0)
-    return "--body-tmp-dir " + dir + ": " + std::strerror(errno);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return "--body-tmp-dir " + dir + ": " + std::strerror(errno);
   if (!S_ISDIR(st.st_mode)) return "--body-tmp-dir " + dir + ": not a directory";
   return {};
 }

@@ -27,8 +27,7 @@ void pin(int cpu) {
   if (cpu < 0) return;
   if (auto error = pin_to_cpu(cpu); error.empty())
     spdlog::info("Worker {} pinned to CPU {}", ::getpid(), cpu);
-  else
-    spdlog::warn("{}; the worker runs unpinned", error);
+  else spdlog::warn("{}; the worker runs unpinned", error);
 }
 
 }  // namespace
@@ -39,7 +38,8 @@ void boot_worker(const WorkerBoot& boot) {
   ProcessTitle::set("gthreadd: worker [" + process_label(boot.settings) + "]");
   pin(boot.cpu);
   wsgi::set_worker_identity(boot.settings, boot.age);
-  wsgi::call_server_worker_hook(wsgi::Hook::PostFork, {&boot.settings, boot.num_workers}, ::getpid(), boot.age);
+  wsgi::call_server_worker_hook(wsgi::Hook::PostFork, {&boot.settings, boot.num_workers},
+                                ::getpid(), boot.age);
   try {
     // The heartbeat file is unlinked, so only this process can reach it; making it
     // writable lets the worker touch it after dropping to --user.

@@ -75,7 +75,8 @@ int WorkerTable::missing() const { return std::max(0, target_ - serving()); }
 int WorkerTable::booted_current(bool count_retiring) const {
   int n = 0;
   for (const auto& [pid, w] : workers_)
-    if (w.generation == generation_ && !w.stopping && w.booted && (count_retiring || !w.retiring)) ++n;
+    if (w.generation == generation_ && !w.stopping && w.booted && (count_retiring || !w.retiring))
+      ++n;
   return n;
 }
 
@@ -91,7 +92,8 @@ std::vector<WorkerTable::Worker*> WorkerTable::current_by_age(Pred pred) {
   std::vector<Worker*> out;
   for (auto& [pid, w] : workers_)
     if (w.generation == generation_ && !w.stopping && pred(w)) out.push_back(&w);
-  std::sort(out.begin(), out.end(), [](const Worker* a, const Worker* b) { return a->age < b->age; });
+  std::sort(out.begin(), out.end(),
+            [](const Worker* a, const Worker* b) { return a->age < b->age; });
   return out;
 }
 
@@ -125,7 +127,8 @@ void WorkerTable::stop_retirees(TimePoint now, std::vector<Order>& out) {
   std::vector<Worker*> retirees;
   for (auto& [pid, w] : workers_)
     if (w.retiring && !w.stopping) retirees.push_back(&w);
-  std::sort(retirees.begin(), retirees.end(), [](const Worker* a, const Worker* b) { return a->age < b->age; });
+  std::sort(retirees.begin(), retirees.end(),
+            [](const Worker* a, const Worker* b) { return a->age < b->age; });
   const bool successors_up = booted_current(false) >= target_;
   const auto cap = static_cast<std::size_t>(std::max(1, target_));
   for (std::size_t i = 0; i < retirees.size(); ++i) {
@@ -154,7 +157,8 @@ std::vector<WorkerTable::Order> WorkerTable::stop_all(TimePoint now) {
   return out;
 }
 
-WorkerTable::BootFailure WorkerTable::boot_failed(const Worker& gone, TimePoint now, std::vector<Order>& out) {
+WorkerTable::BootFailure WorkerTable::boot_failed(const Worker& gone, TimePoint now,
+                                                  std::vector<Order>& out) {
   GTHREADD_ASSERT(!workers_.contains(gone.pid), "a worker still in the table cannot have exited");
   // One told to stop (the rest of a failed generation), or one of a generation already being
   // replaced, says nothing about the app the current generation runs.
@@ -207,7 +211,8 @@ std::optional<WorkerTable::TimePoint> WorkerTable::next_deadline(TimePoint now) 
   };
   for (const auto& [pid, w] : workers_) {
     if (w.stopping || w.aborted) consider(w.kill_at);
-    if (policy_.timeout.count() > 0 && w.booted && !w.aborted) consider(w.last_beat + policy_.timeout);
+    if (policy_.timeout.count() > 0 && w.booted && !w.aborted)
+      consider(w.last_beat + policy_.timeout);
   }
   return next;
 }

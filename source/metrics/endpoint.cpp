@@ -22,8 +22,8 @@ constexpr std::chrono::milliseconds kLingerTime{500};
 
 }  // namespace
 
-std::unique_ptr<Endpoint> Endpoint::start(const config::BindAddress& address, Render render, Log log,
-                                          std::string& error) {
+std::unique_ptr<Endpoint> Endpoint::start(const config::BindAddress& address, Render render,
+                                          Log log, std::string& error) {
   std::unique_ptr<Endpoint> endpoint(new Endpoint(address, std::move(render), std::move(log)));
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -82,13 +82,15 @@ bool Endpoint::try_bind(bool log_failure) {
   one.bind = {address_};
   std::string failure;
   try {
-    net::BindRetry once{.attempts = 1, .delay_ms = 0, .log = [&](bool debug, const std::string& line) {
-      if (!debug && failure.empty()) failure = line;
-    }};
+    net::BindRetry once{
+        .attempts = 1, .delay_ms = 0, .log = [&](bool debug, const std::string& line) {
+          if (!debug && failure.empty()) failure = line;
+        }};
     auto listeners = net::bind_listeners(one, once);
     if (listeners.empty()) throw std::runtime_error("no socket");
     net::Listener& l = listeners.front();
-    if (l.is_unix && !l.inherited && l.address.kind == config::BindAddress::Kind::Unix) unix_path_ = l.address.path;
+    if (l.is_unix && !l.inherited && l.address.kind == config::BindAddress::Kind::Unix)
+      unix_path_ = l.address.path;
     {
       std::lock_guard lock(url_mutex_);
       url_ = l.url();
@@ -117,7 +119,8 @@ void Endpoint::run() {
       continue;
     }
     if (n > 0 && (fds[1].revents & POLLIN)) {
-      core::UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      core::UniqueFd client(
+          ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
       if (client) serve(client.get());
     }
   }
@@ -137,7 +140,9 @@ void Endpoint::serve(int client) {
   }
   // A short grace beyond the read deadline for writing: the render may be large and the
   // client must have time to read it, but never long.
-  if (!send_all(client, answer, std::max(deadline, std::chrono::steady_clock::now() + kScrapeDeadline / 2))) return;
+  if (!send_all(client, answer,
+                std::max(deadline, std::chrono::steady_clock::now() + kScrapeDeadline / 2)))
+    return;
   // Lingering close (RFC 9112 section 9.6): closing with unread input (the rest of an
   // oversized head) sends a RST that can destroy the response before the client reads it.
   // Half-close, then discard what still comes, briefly and boundedly.

@@ -26,9 +26,9 @@ std::vector<ListenerRef> listener_refs(const std::vector<net::Listener>& listene
   return refs;
 }
 
-std::unique_ptr<MasterMetrics> MasterMetrics::start(const std::optional<config::BindAddress>& bind, int workers,
-                                                     std::vector<ListenerRef> listeners, Endpoint::Log log,
-                                                     std::string& error) {
+std::unique_ptr<MasterMetrics> MasterMetrics::start(const std::optional<config::BindAddress>& bind,
+                                                    int workers, std::vector<ListenerRef> listeners,
+                                                    Endpoint::Log log, std::string& error) {
   if (!bind) return nullptr;
   std::unique_ptr<MasterMetrics> m(new MasterMetrics());
   m->block_ = SharedBlock::create(SharedBlock::slots_for(workers), error);
@@ -45,9 +45,10 @@ int MasterMetrics::before_fork() {
   const int slot = block_->claim();
   if (slot < 0 && !warned_full_ && log_) {
     warned_full_ = true;
-    log_(true, "metrics: all " + std::to_string(block_->slot_count()) +
-                   " worker slots are taken (4 x --workers + 64); workers started now are not counted "
-                   "(gthreadd_workers_without_metrics)");
+    log_(true,
+         "metrics: all " + std::to_string(block_->slot_count()) +
+             " worker slots are taken (4 x --workers + 64); workers started now are not counted "
+             "(gthreadd_workers_without_metrics)");
   }
   return slot;
 }
@@ -68,7 +69,8 @@ void MasterMetrics::reaped(pid_t pid, ExitReason reason) {
   if (it == slots_.end()) return;
   block_->release(it->second);
   slots_.erase(it);
-  block_->master().worker_exits[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  block_->master().worker_exits[static_cast<std::size_t>(reason)].fetch_add(
+      1, std::memory_order_relaxed);
 }
 
 }  // namespace gthreadd::metrics

@@ -20,7 +20,7 @@ std::int64_t resident_bytes(pid_t pid) {
   if (n <= 0) return -1;
   text[n] = '\0';
   char* end = nullptr;
-  std::strtoull(text, &end, 10);                          // size
+  std::strtoull(text, &end, 10);                                  // size
   const unsigned long long pages = std::strtoull(end, &end, 10);  // resident
   if (end == text) return -1;
   return static_cast<std::int64_t>(pages) * ::sysconf(_SC_PAGESIZE);

@@ -5,7 +5,8 @@ namespace gthreadd::metrics {
 std::string render_block(SharedBlock& block, const std::vector<ListenerRef>& listeners) {
   std::vector<ListenerSample> samples;
   for (const auto& l : listeners) {
-    if (auto backlog = listen_backlog(l.fd)) samples.push_back({l.name, backlog->queued, backlog->limit});
+    if (auto backlog = listen_backlog(l.fd))
+      samples.push_back({l.name, backlog->queued, backlog->limit});
   }
   return render_prometheus(block.snapshot(), samples);
 }

@@ -14,7 +14,8 @@ using Clock = std::chrono::steady_clock;
 
 // Milliseconds left until `deadline`, for poll(2); 0 once it has passed.
 int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
@@ -39,9 +40,10 @@ std::string_view reason(int status) {
   }
 }
 
-std::string response(int status, std::string_view content_type, const std::string& body, bool head_only,
-                     std::string_view extra = {}) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason(status)) + "\r\n";
+std::string response(int status, std::string_view content_type, const std::string& body,
+                     bool head_only, std::string_view extra = {}) {
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason(status)) + "\r\n";
   out += "Server: gthreadd\r\nConnection: close\r\nContent-Type: ";
   out += content_type;
   out += "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
@@ -52,7 +54,8 @@ std::string response(int status, std::string_view content_type, const std::strin
 }
 
 std::string plain(int status, bool head_only = false, std::string_view extra = {}) {
-  return response(status, "text/plain; charset=utf-8", std::string(reason(status)) + "\n", head_only, extra);
+  return response(status, "text/plain; charset=utf-8", std::string(reason(status)) + "\n",
+                  head_only, extra);
 }
 
 }  // namespace
@@ -63,8 +66,10 @@ std::string read_request_head(int fd, Clock::time_point deadline, int& status) {
   for (;;) {
     // The blank line ends the head (a bare LF too, RFC 9112 section 2.2); only within the cap.
     const std::string_view within = std::string_view(head).substr(0, kMaxScrapeHead);
-    if (const auto end = within.find("\r\n\r\n"); end != std::string::npos) return head.substr(0, end + 2);
-    if (const auto end = within.find("\n\n"); end != std::string::npos) return head.substr(0, end + 1);
+    if (const auto end = within.find("\r\n\r\n"); end != std::string::npos)
+      return head.substr(0, end + 2);
+    if (const auto end = within.find("\n\n"); end != std::string::npos)
+      return head.substr(0, end + 1);
     if (head.size() >= kMaxScrapeHead) {
       status = 431;
       return {};
@@ -89,7 +94,8 @@ std::string route_scrape(std::string_view head, const std::function<std::string(
   const std::string_view line = head.substr(0, line_end);
   const auto sp1 = line.find(' ');
   const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || !line.substr(sp2 + 1).starts_with("HTTP/1.")) return plain(400);
+  if (sp2 == std::string_view::npos || !line.substr(sp2 + 1).starts_with("HTTP/1."))
+    return plain(400);
   const std::string_view method = line.substr(0, sp1);
   std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   target = target.substr(0, target.find('?'));  // Prometheus may add params[] as a query

@@ -31,15 +31,17 @@ void fold_counters(WorkerSlot& from, WorkerSlot& into) {
 }
 
 void zero_gauges(WorkerSlot& slot) {
-  for (Gauge* g : {&slot.in_flight, &slot.waiting, &slot.busy_threads, &slot.threads, &slot.open_connections,
-                   &slot.idle_keepalive, &slot.rss_bytes, &slot.pid})
+  for (Gauge* g : {&slot.in_flight, &slot.waiting, &slot.busy_threads, &slot.threads,
+                   &slot.open_connections, &slot.idle_keepalive, &slot.rss_bytes, &slot.pid})
     g->store(0, relaxed);
 }
 
 void add_counters(const WorkerSlot& slot, Snapshot& out) {
   for (std::size_t s = 0; s < kStatusClasses; ++s)
-    for (std::size_t m = 0; m < kMethods; ++m) out.requests[s][m] += slot.requests[s][m].load(relaxed);
-  for (std::size_t b = 0; b < kBuckets; ++b) out.duration_buckets[b] += slot.duration_buckets[b].load(relaxed);
+    for (std::size_t m = 0; m < kMethods; ++m)
+      out.requests[s][m] += slot.requests[s][m].load(relaxed);
+  for (std::size_t b = 0; b < kBuckets; ++b)
+    out.duration_buckets[b] += slot.duration_buckets[b].load(relaxed);
   out.duration_ns += slot.duration_ns.load(relaxed);
   out.gil_wait_ns += slot.gil_wait_ns.load(relaxed);
   out.gil_waits += slot.gil_waits.load(relaxed);
@@ -65,7 +67,8 @@ std::unique_ptr<SharedBlock> SharedBlock::create(std::size_t slots, std::string&
   const std::size_t bytes = kSlotsOffset + slots * sizeof(WorkerSlot);
   void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) {
-    error = "cannot map " + std::to_string(bytes) + " bytes for the metrics counters: " + std::strerror(errno);
+    error = "cannot map " + std::to_string(bytes) +
+            " bytes for the metrics counters: " + std::strerror(errno);
     return nullptr;
   }
   return std::unique_ptr<SharedBlock>(new SharedBlock(base, bytes, slots));
@@ -94,7 +97,8 @@ int SharedBlock::claim() {
 }
 
 void SharedBlock::assign(int slot, pid_t pid) noexcept {
-  if (slot >= 0 && static_cast<std::size_t>(slot) < slot_count_) slots_[slot].pid.store(pid, relaxed);
+  if (slot >= 0 && static_cast<std::size_t>(slot) < slot_count_)
+    slots_[slot].pid.store(pid, relaxed);
 }
 
 void SharedBlock::release(int slot) {
@@ -125,7 +129,8 @@ Snapshot SharedBlock::snapshot() {
     }
   }
   out.worker_starts = master_->worker_starts.load(relaxed);
-  for (std::size_t r = 0; r < kExitReasons; ++r) out.worker_exits[r] = master_->worker_exits[r].load(relaxed);
+  for (std::size_t r = 0; r < kExitReasons; ++r)
+    out.worker_exits[r] = master_->worker_exits[r].load(relaxed);
   out.workers_without_slot = master_->workers_without_slot.load(relaxed);
   return out;
 }

@@ -28,7 +28,8 @@ class BindFailure : public std::runtime_error {
 };
 
 BindFailure bind_error(const config::BindAddress& addr, const char* what, int err) {
-  return BindFailure("cannot listen at " + addr.original + ": " + what + ": " + std::strerror(err), err);
+  return BindFailure("cannot listen at " + addr.original + ": " + what + ": " + std::strerror(err),
+                     err);
 }
 
 void set_common_options(int fd, const config::Settings& settings, bool tcp) {
@@ -53,25 +54,33 @@ Listener bind_tcp(const config::BindAddress& addr, const config::Settings& setti
   const char* last_step = "socket";
   for (addrinfo* ai = found; ai; ai = ai->ai_next) {
     core::UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) { last_errno = errno; last_step = "socket"; continue; }
+    if (!fd) {
+      last_errno = errno;
+      last_step = "socket";
+      continue;
+    }
     set_common_options(fd.get(), settings, true);
     if (ai->ai_family == AF_INET6) {
       int one = 1;  // "[::]:8000" means IPv6 only, as gunicorn does
       ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
     if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
-      last_errno = errno; last_step = "bind"; continue;
+      last_errno = errno;
+      last_step = "bind";
+      continue;
     }
     if (::listen(fd.get(), settings.backlog) != 0) {
-      last_errno = errno; last_step = "listen"; continue;
+      last_errno = errno;
+      last_step = "listen";
+      continue;
     }
     Listener l{std::move(fd), addr, false};
     sockaddr_storage bound{};
     socklen_t len = sizeof bound;
     if (::getsockname(l.fd.get(), reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
-      l.address.port = ntohs(bound.ss_family == AF_INET6
-                                 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+      l.address.port =
+          ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     }
     return l;
   }
@@ -86,7 +95,7 @@ Listener bind_unix(const config::BindAddress& addr, const config::Settings& sett
   std::memcpy(sun.sun_path, addr.path.c_str(), addr.path.size() + 1);
   // A socket file left by a previous run would make bind fail; only a socket is removed,
   // never a regular file someone pointed us at by mistake.
-  struct stat st{};
+  struct stat st {};
   if (::lstat(addr.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(addr.path.c_str());
 
   core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -160,7 +169,8 @@ std::vector<int> parse_fd_list(const char* text) {
 }
 
 Listener bind_one(const config::BindAddress& addr, const config::Settings& settings) {
-  return addr.kind == config::BindAddress::Kind::Unix ? bind_unix(addr, settings) : bind_tcp(addr, settings);
+  return addr.kind == config::BindAddress::Kind::Unix ? bind_unix(addr, settings)
+                                                      : bind_tcp(addr, settings);
 }
 
 // gunicorn's create_sockets loop: every failure is retried (not only EADDRINUSE), logging
@@ -237,7 +247,9 @@ std::vector<Listener> bind_listeners(const config::Settings& settings, BindRetry
   for (const auto& addr : settings.bind) {
     switch (addr.kind) {
       case config::BindAddress::Kind::Tcp:
-      case config::BindAddress::Kind::Unix: out.push_back(bind_with_retry(addr, settings, retry)); break;
+      case config::BindAddress::Kind::Unix:
+        out.push_back(bind_with_retry(addr, settings, retry));
+        break;
       case config::BindAddress::Kind::Fd: out.push_back(adopt_fd(addr.fd, addr.original)); break;
     }
   }

@@ -44,7 +44,11 @@ bool out_of_fds_error(int error) {
 
 AcceptPolicy::AcceptPolicy(const config::Settings& settings, std::vector<net::Listener>& listeners,
                            Poller& poller, AcceptHost& host)
-    : settings_(settings), listeners_(listeners), poller_(poller), host_(host), tags_(listeners.size()) {}
+    : settings_(settings),
+      listeners_(listeners),
+      poller_(poller),
+      host_(host),
+      tags_(listeners.size()) {}
 
 std::size_t AcceptPolicy::threads() const noexcept {
   return static_cast<std::size_t>(std::max(1, settings_.threads));
@@ -57,7 +61,8 @@ bool AcceptPolicy::has_capacity() const {
   // opens 50 at once) accepted all of them before the first request arrived, and its
   // sibling got none (sleepy: 4 of 8 threads busy, 198 req/s).
   const Load load = host_.load();
-  return !load.stopping && !fds_exhausted_ && load.busy < static_cast<std::size_t>(settings_.threads) &&
+  return !load.stopping && !fds_exhausted_ &&
+         load.busy < static_cast<std::size_t>(settings_.threads) &&
          load.open < static_cast<std::size_t>(settings_.worker_connections);
 }
 
@@ -82,7 +87,7 @@ void AcceptPolicy::update_listeners() {
 }
 
 void AcceptPolicy::close_listeners() {
-  update_listeners();  // the host says it is stopping: unregisters them
+  update_listeners();                       // the host says it is stopping: unregisters them
   for (auto& l : listeners_) l.fd.reset();  // our copies only; the master keeps its own
 }
 
@@ -90,7 +95,8 @@ void AcceptPolicy::accept_from(std::size_t index) {
   auto& listener = listeners_[index];
   // Take only as many as there are free threads: the rest stay queued in the kernel where
   // a sibling worker with free threads can take them.
-  const std::size_t budget = std::max<std::size_t>(1, threads() - std::min(host_.load().busy, threads()));
+  const std::size_t budget =
+      std::max<std::size_t>(1, threads() - std::min(host_.load().busy, threads()));
   for (std::size_t i = 0; i < budget && has_capacity(); ++i) {
     const int fd = ::accept4(listener.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -146,7 +152,8 @@ void AcceptPolicy::check_overflow() {
     const std::size_t share = std::min((queued + workers - 1) / workers, threads());
     for (std::size_t taken = 0; taken < share; ++taken) {
       if (host_.load().open >= max_open) break;
-      const int fd = ::accept4(listeners_[i].fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const int fd =
+          ::accept4(listeners_[i].fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {  // EAGAIN: a sibling took the rest
         if (out_of_fds_error(errno)) out_of_fds(errno);
         break;
@@ -162,9 +169,11 @@ void AcceptPolicy::out_of_fds(int error) {
   // spins (656k log lines in 3 s, 45 % CPU): stop accepting until a connection of ours
   // closes or kFdRetry passes (fds may also be freed by the app), and say so once.
   if (!fd_episode_)
-    spdlog::error("accept: {}: not accepting new connections until file descriptors free up "
-                  "({} open here; raise the fd limit (ulimit -n, LimitNOFILE=) or lower --worker-connections)",
-                  std::strerror(error), host_.load().open);
+    spdlog::error(
+        "accept: {}: not accepting new connections until file descriptors free up "
+        "({} open here; raise the fd limit (ulimit -n, LimitNOFILE=) or lower "
+        "--worker-connections)",
+        std::strerror(error), host_.load().open);
   fds_exhausted_ = true;
   fd_episode_ = true;
   fds_retry_at_ = Clock::now() + kFdRetry;

@@ -48,8 +48,8 @@ void fill_peer(int fd, wsgi::PeerInfo& peer) {
 }  // namespace
 
 EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
-                     RequestHandler& handler, const Heartbeat& heartbeat, tbb::task_arena& arena, int signal_fd,
-                     FileWatcher* watcher, const wsgi::InterpreterProbe* probe)
+                     RequestHandler& handler, const Heartbeat& heartbeat, tbb::task_arena& arena,
+                     int signal_fd, FileWatcher* watcher, const wsgi::InterpreterProbe* probe)
     : settings_(settings),
       heartbeat_(heartbeat),
       limits_(limits_from(settings)),
@@ -67,7 +67,8 @@ EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener
       accept_(settings, listeners, poller_, *this),
       pool_(arena, handler, settings.threads, send_timeout_from(settings)) {
   auto watch = [&](int fd, char* tag, const char* what) {
-    if (!poller_.add(fd, EPOLLIN, tag)) throw std::runtime_error(std::string("epoll_ctl: ") + what + ": " + std::strerror(errno));
+    if (!poller_.add(fd, EPOLLIN, tag))
+      throw std::runtime_error(std::string("epoll_ctl: ") + what + ": " + std::strerror(errno));
   };
   if (signal_fd_ >= 0) watch(signal_fd_, &signal_tag_, "signalfd");
   watch(pool_.wake_fd(), &returns_tag_, "eventfd");
@@ -85,7 +86,9 @@ EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener
 // so it is destroyed first, and its destructor waits for them.
 EventLoop::~EventLoop() = default;
 
-Load EventLoop::load() const { return {pool_.outstanding() + fresh_, open_connections(), stopping_}; }
+Load EventLoop::load() const {
+  return {pool_.outstanding() + fresh_, open_connections(), stopping_};
+}
 
 int EventLoop::run() {
   accept_.update_listeners();
@@ -154,7 +157,8 @@ void EventLoop::add_connection(core::UniqueFd fd, std::size_t listener_index) {
     fill_peer(conn->fd.get(), peer);
   }
   // Judged on the socket's peer, the proxy in front, as gunicorn judges forwarders.
-  conn->parser.set_trusted_forwarder(forwarded_allow_.allows_peer(peer.remote_addr, peer.unix_socket));
+  conn->parser.set_trusted_forwarder(
+      forwarded_allow_.allows_peer(peer.remote_addr, peer.unix_socket));
   if (proxy_mode_ != http::ProxyMode::Off)
     conn->proxy.emplace(proxy_mode_, proxy_allow_.allows_peer(peer.remote_addr, peer.unix_socket));
   conn->state = ConnState::Idle;
@@ -188,14 +192,9 @@ void EventLoop::apply(Connection* conn, Step step) {
     case Step::Wait:
       if (!arm(conn)) close_connection(conn);  // cannot wait for its bytes: nothing will come
       break;
-    case Step::Dispatch:
-      dispatch(conn);
-      break;
-    case Step::Close:
-      close_connection(conn);
-      break;
-    case Step::None:
-      break;
+    case Step::Dispatch: dispatch(conn); break;
+    case Step::Close: close_connection(conn); break;
+    case Step::None: break;
   }
 }
 
@@ -249,8 +248,8 @@ Clock::time_point EventLoop::keepalive_deadline() const {
   // the client may be sending the next request right now. Closing at once would cross it
   // on the wire and the client would see its request dropped with no answer; instead a
   // request arriving within a short window is served, with Connection: close (dispatch).
-  const auto keepalive =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(settings_.keepalive));
+  const auto keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::seconds(settings_.keepalive));
   return Clock::now() + (stopping_ ? std::min(keepalive, kLastCallWindow) : keepalive);
 }
 

@@ -38,10 +38,12 @@ void EventLoop::beat_or_stop(Clock::time_point now) {
     unresponsive = std::max(unresponsive, now - probe_->last_entered() - probe_->period());
   const bool stuck = unresponsive >= std::chrono::seconds(1);
   if (stuck && !interpreter_stuck_)
-    spdlog::critical("The interpreter could not be entered for over {} ms (the GIL held by C code): "
-                     "the worker will be timed out {} s after that unless it is released",
-                     std::chrono::duration_cast<std::chrono::milliseconds>(unresponsive + probe_->period()).count(),
-                     settings_.timeout);
+    spdlog::critical(
+        "The interpreter could not be entered for over {} ms (the GIL held by C code): "
+        "the worker will be timed out {} s after that unless it is released",
+        std::chrono::duration_cast<std::chrono::milliseconds>(unresponsive + probe_->period())
+            .count(),
+        settings_.timeout);
   interpreter_stuck_ = stuck;
   heartbeat_.beat_since(unresponsive);
   // gunicorn's workers compare their parent pid at every notify: a master killed with -9
@@ -50,7 +52,8 @@ void EventLoop::beat_or_stop(Clock::time_point now) {
     spdlog::info("Parent changed, shutting down: pid {}", ::getpid());
     begin_graceful_stop("Worker exiting (pid: {})");
   }
-  if (retiring_ && !stopping_ && now >= retire_deadline_) begin_graceful_stop("Worker exiting (pid: {})");
+  if (retiring_ && !stopping_ && now >= retire_deadline_)
+    begin_graceful_stop("Worker exiting (pid: {})");
 }
 
 void EventLoop::tick() {
@@ -78,8 +81,7 @@ void EventLoop::tick() {
   for (Connection* conn : expired) {
     if (conn->state == ConnState::ReadingHead || conn->state == ConnState::ReadingBody)
       reject(conn, 408, "request deadline passed");
-    else
-      close_connection(conn);
+    else close_connection(conn);
   }
 }
 
@@ -87,19 +89,14 @@ void EventLoop::handle_signals() {
   signalfd_siginfo info{};
   while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
     switch (info.ssi_signo) {
-      case SIGTERM:
-        begin_graceful_stop("Worker exiting (pid: {})");
-        break;
+      case SIGTERM: begin_graceful_stop("Worker exiting (pid: {})"); break;
       case SIGINT:
       case SIGQUIT:
         wsgi::call_worker_hook(wsgi::Hook::WorkerInt);
         quick_exit_ = true;
         break;
-      case SIGUSR1:
-        log::reopen_logs();
-        break;
-      default:
-        break;
+      case SIGUSR1: log::reopen_logs(); break;
+      default: break;
     }
   }
 }

@@ -75,7 +75,8 @@ void FileWatcher::watch_files(const std::vector<std::string>& files) {
     // old one, which a watch on the old inode would miss.
     const std::string dir = abs.parent_path().lexically_normal().string();
     if (!watched_dirs_.insert(dir).second) continue;
-    int wd = ::inotify_add_watch(fd_.get(), dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+    int wd = ::inotify_add_watch(fd_.get(), dir.c_str(),
+                                 IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
     if (wd >= 0) dirs_[wd] = dir;
   }
 }

@@ -13,7 +13,7 @@ namespace gthreadd::worker {
 
 std::string default_worker_tmp_dir() {
   // A tmpfs keeps the once-a-second touch off the disk (gunicorn's docs warn about this).
-  struct stat st{};
+  struct stat st {};
   if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0)
     return "/dev/shm";
   return "/tmp";
@@ -24,8 +24,8 @@ Heartbeat::Heartbeat(const std::string& dir) {
   std::string path = base + "/gthreadd-heartbeat-XXXXXX";
   int fd = ::mkostemp(path.data(), O_CLOEXEC);
   if (fd < 0)
-    throw std::runtime_error("cannot create a heartbeat file in --worker-tmp-dir " + base +
-                             ": " + std::strerror(errno));
+    throw std::runtime_error("cannot create a heartbeat file in --worker-tmp-dir " + base + ": " +
+                             std::strerror(errno));
   ::unlink(path.c_str());
   fd_.reset(fd);
   mark_booting();
@@ -49,7 +49,7 @@ void Heartbeat::mark_booting() const noexcept {
 }
 
 bool Heartbeat::booting() const noexcept {
-  struct stat st{};
+  struct stat st {};
   return ::fstat(fd_.get(), &st) == 0 && st.st_mtim.tv_sec == 0;
 }
 
@@ -60,12 +60,12 @@ void Heartbeat::request_retirement() const noexcept {
 }
 
 bool Heartbeat::retirement_requested() const noexcept {
-  struct stat st{};
+  struct stat st {};
   return ::fstat(fd_.get(), &st) == 0 && st.st_size > 0;
 }
 
 double Heartbeat::seconds_since_beat() const noexcept {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd_.get(), &st) != 0) return 0;
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);

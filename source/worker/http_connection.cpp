@@ -55,8 +55,8 @@ void send_all_now(Transport& io, std::string_view bytes) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(const config::Settings& settings, BodyBudget& budget, RequestHandler& handler,
-                               const core::AddressMatcher& forwarded_allow)
+HttpConnection::HttpConnection(const config::Settings& settings, BodyBudget& budget,
+                               RequestHandler& handler, const core::AddressMatcher& forwarded_allow)
     : budget_(budget),
       handler_(handler),
       forwarded_allow_(forwarded_allow),
@@ -111,7 +111,10 @@ bool HttpConnection::read_body_direct(Connection& conn, bool& eof) {
     if (r.status == IoStatus::Ok) {
       body.commit(r.bytes);
       got += r.bytes;
-      if (r.bytes < room.size()) { drained = true; break; }
+      if (r.bytes < room.size()) {
+        drained = true;
+        break;
+      }
       continue;
     }
     drained = true;
@@ -130,7 +133,8 @@ bool HttpConnection::read_available(Connection& conn, bool& eof) {
   // A body of known length that fits in memory, with nothing of it left in the read
   // buffer: receive it where it is going (one memcpy less per byte, and the read buffer
   // does not grow to the body's size).
-  if (conn.state == ConnState::ReadingBody && conn.request.framing == http::BodyFraming::ContentLength &&
+  if (conn.state == ConnState::ReadingBody &&
+      conn.request.framing == http::BodyFraming::ContentLength &&
       conn.buf.size() == conn.request.head_length && conn.body.in_memory() &&
       conn.request.content_length <= conn.body.reserved())
     return read_body_direct(conn, eof);
@@ -153,7 +157,10 @@ bool HttpConnection::read_available(Connection& conn, bool& eof) {
       }
       continue;
     }
-    if (r.status == IoStatus::Eof) { eof = true; break; }
+    if (r.status == IoStatus::Eof) {
+      eof = true;
+      break;
+    }
     if (r.status == IoStatus::WouldBlock) break;
     return false;  // ECONNRESET and friends
   }
@@ -190,7 +197,8 @@ std::optional<Step> HttpConnection::advance_head(Connection& conn, bool eof, boo
     reject(conn, conn.parser.error().status, conn.parser.error().reason);
     return Step::Wait;
   }
-  if (status == http::ParseStatus::Incomplete) return eof ? Step::Close : Step::Wait;  // eof: gave up mid-head
+  if (status == http::ParseStatus::Incomplete)
+    return eof ? Step::Close : Step::Wait;  // eof: gave up mid-head
   return start_body(conn);
 }
 
@@ -237,8 +245,7 @@ Step HttpConnection::advance_body(Connection& conn, bool eof) {
 std::optional<Step> HttpConnection::take_proxy_header(Connection& conn, bool eof) {
   const http::ProxyResult result = conn.proxy->feed(conn.buf.view());
   switch (result.status) {
-    case http::ProxyStatus::Incomplete:
-      return eof ? Step::Close : Step::Wait;
+    case http::ProxyStatus::Incomplete: return eof ? Step::Close : Step::Wait;
     case http::ProxyStatus::Absent:  // plain HTTP: a PROXY header is accepted, not required
       conn.proxy.reset();
       return std::nullopt;
@@ -250,7 +257,8 @@ std::optional<Step> HttpConnection::take_proxy_header(Connection& conn, bool eof
         conn.peer.remote_port = header.source_port;
         // Behind a TCP proxy the HTTP fields are the client's own: the client, not the
         // proxy, is judged as a forwarder, here as in the environ (wsgi::EnvironBuilder).
-        conn.parser.set_trusted_forwarder(forwarded_allow_.allows_peer(conn.peer.remote_addr, conn.peer.unix_socket));
+        conn.parser.set_trusted_forwarder(
+            forwarded_allow_.allows_peer(conn.peer.remote_addr, conn.peer.unix_socket));
       }
       conn.buf.erase(0, result.consumed);
       conn.proxy.reset();
@@ -258,7 +266,8 @@ std::optional<Step> HttpConnection::take_proxy_header(Connection& conn, bool eof
     }
     case http::ProxyStatus::Forbidden:
       // gunicorn's ForbiddenProxyRequest: the peer is not in --proxy-allow-from.
-      spdlog::debug("PROXY header from {} refused: not in --proxy-allow-from", conn.peer.remote_addr);
+      spdlog::debug("PROXY header from {} refused: not in --proxy-allow-from",
+                    conn.peer.remote_addr);
       conn.proxy.reset();
       reject(conn, 403, "PROXY header from a peer not allowed to send one");
       return Step::Wait;
@@ -286,7 +295,8 @@ std::optional<Step> HttpConnection::start_body(Connection& conn) {
   conn.state = ConnState::ReadingBody;
   conn.deadline = Clock::now() + body_timeout_;
   const std::size_t buffered = conn.buf.size() - req.head_length;
-  const bool all_here = req.framing == http::BodyFraming::ContentLength && buffered >= req.content_length;
+  const bool all_here =
+      req.framing == http::BodyFraming::ContentLength && buffered >= req.content_length;
   if (req.expect_continue && !all_here && !conn.continue_sent) {
     // RFC 9110 §10.1.1: tell the client to send the body; it is read here, in the loop,
     // so "100 Continue" always precedes the final response.
@@ -303,16 +313,18 @@ bool HttpConnection::charge_known_length(Connection& conn) {
   // first byte.
   const std::uint64_t length = conn.request.content_length;
   const std::uint64_t in_memory = conn.body.memory_limit();
-  if (length <= in_memory ? conn.charge.set(length, 0) : conn.charge.set(in_memory, length)) return true;
+  if (length <= in_memory ? conn.charge.set(length, 0) : conn.charge.set(in_memory, length))
+    return true;
   if (length > budget_.disk_cap()) {
     reject(conn, 413, "body larger than --max-body-disk");
     return false;
   }
   if (!conn.charge.set(0, length)) {
     // Other uploads hold the budget now: a later retry can succeed (RFC 9110 §15.6.4).
-    spdlog::warn("Request body of {} bytes from {} refused with 503: this worker's bodies already hold "
-                 "{} of --max-body-disk {} bytes", length, conn.peer.remote_addr, budget_.disk_in_use(),
-                 budget_.disk_cap());
+    spdlog::warn(
+        "Request body of {} bytes from {} refused with 503: this worker's bodies already hold "
+        "{} of --max-body-disk {} bytes",
+        length, conn.peer.remote_addr, budget_.disk_in_use(), budget_.disk_cap());
     reject(conn, 503, "--max-body-disk in use");
     return false;
   }
@@ -337,8 +349,8 @@ bool HttpConnection::charge_growth(Connection& conn) {
   }
   if (conn.charge.set(0, size)) return true;
   const bool alone = size > budget_.disk_cap();
-  spdlog::warn("Chunked request body from {} refused with {} after {} bytes: {}", conn.peer.remote_addr,
-               alone ? 413 : 503, size,
+  spdlog::warn("Chunked request body from {} refused with {} after {} bytes: {}",
+               conn.peer.remote_addr, alone ? 413 : 503, size,
                alone ? "larger than --max-body-disk" : "this worker's bodies fill --max-body-disk");
   reject(conn, alone ? 413 : 503, "--max-body-disk");
   return false;
@@ -350,8 +362,10 @@ void HttpConnection::body_store_failed(Connection& conn) {
   const int error = conn.body.last_error();
   const bool full = error == ENOSPC || error == EDQUOT;
   const int status = full ? 507 : 500;
-  spdlog::error("Cannot store a request body from {} in --body-tmp-dir {}: {} ({} bytes received; answered {})",
-                conn.peer.remote_addr, conn.body.spill_dir(), std::strerror(error), conn.body.size(), status);
+  spdlog::error(
+      "Cannot store a request body from {} in --body-tmp-dir {}: {} ({} bytes received; answered "
+      "{})",
+      conn.peer.remote_addr, conn.body.spill_dir(), std::strerror(error), conn.body.size(), status);
   reject(conn, status, "cannot store the request body");
 }
 
@@ -368,8 +382,9 @@ void HttpConnection::reject(Connection& conn, int status, std::string_view reaso
   const std::size_t body_bytes = response.size() - response.find("\r\n\r\n") - 4;
   http::Request line_only;
   if (!head_complete) request_line_for_log(conn.buf.view(), line_only);
-  handler_.log_answer_without_app(head_complete ? conn.request : line_only, conn.peer, status, body_bytes,
-                                  std::chrono::duration_cast<std::chrono::microseconds>(now - started));
+  handler_.log_answer_without_app(
+      head_complete ? conn.request : line_only, conn.peer, status, body_bytes,
+      std::chrono::duration_cast<std::chrono::microseconds>(now - started));
   // Nothing of this request will be read: its body and budget go now.
   conn.body.clear();
   conn.charge.release();

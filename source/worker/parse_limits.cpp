@@ -15,10 +15,12 @@ http::ParseLimits limits_from(const config::Settings& s) {
   // 8190 up means 8190 here. (gunicorn's 0 leaves the line unbounded; we keep its maximum so
   // one line cannot grow without end. config/ clamps larger values with a warning.)
   l.request_line = s.limit_request_line > 0 && s.limit_request_line < 8190
-                       ? static_cast<std::size_t>(s.limit_request_line) : 8190;
+                       ? static_cast<std::size_t>(s.limit_request_line)
+                       : 8190;
   // 0 or over 32768 fields means 32768, as gunicorn.
   l.fields = s.limit_request_fields > 0 && s.limit_request_fields <= 32768
-                 ? static_cast<std::size_t>(s.limit_request_fields) : 32768;
+                 ? static_cast<std::size_t>(s.limit_request_fields)
+                 : 32768;
   // A field line counts with its CRLF (and folded lines with theirs); gunicorn 23+ has no
   // maximum, and 0 turns the check off there, the head staying bounded by fields x 8192.
   // Here 0 means 64 KiB a field: bounded, and more than any real header needs.

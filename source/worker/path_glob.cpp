@@ -11,7 +11,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool has_wildcard(const std::string& part) { return part.find_first_of("*?[") != std::string::npos; }
+bool has_wildcard(const std::string& part) {
+  return part.find_first_of("*?[") != std::string::npos;
+}
 
 std::vector<std::string> split_components(const std::string& pattern) {
   std::vector<std::string> parts;
@@ -32,7 +34,8 @@ std::vector<std::string> split_components(const std::string& pattern) {
 std::vector<fs::path> visible_entries(const fs::path& dir) {
   std::vector<fs::path> out;
   std::error_code ec;
-  for (fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (!name.starts_with(".")) out.push_back(dir / name);
   }
@@ -44,7 +47,8 @@ bool is_dir(const fs::path& p) {
   return fs::is_directory(p.empty() ? fs::path(".") : p, ec);
 }
 
-void match(const fs::path& dir, const std::vector<std::string>& parts, std::size_t i, std::vector<std::string>& out) {
+void match(const fs::path& dir, const std::vector<std::string>& parts, std::size_t i,
+           std::vector<std::string>& out) {
   if (i == parts.size()) {
     std::error_code ec;
     if (fs::is_regular_file(dir, ec)) out.push_back(dir.string());
@@ -68,13 +72,15 @@ void match(const fs::path& dir, const std::vector<std::string>& parts, std::size
   std::vector<fs::path> entries;
   if (part.starts_with(".")) {
     std::error_code ec;
-    for (fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec), end; !ec && it != end; it.increment(ec))
+    for (fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec), end; !ec && it != end;
+         it.increment(ec))
       entries.push_back(dir / it->path().filename());
   } else {
     entries = visible_entries(dir);
   }
   for (const auto& entry : entries) {
-    if (::fnmatch(part.c_str(), entry.filename().c_str(), FNM_PERIOD) == 0) match(entry, parts, i + 1, out);
+    if (::fnmatch(part.c_str(), entry.filename().c_str(), FNM_PERIOD) == 0)
+      match(entry, parts, i + 1, out);
   }
 }
 

@@ -21,13 +21,18 @@ bool Poller::control(int op, int fd, std::uint32_t events, void* tag) noexcept {
   if (::epoll_ctl(epoll_.get(), op, fd, &ev) == 0) return true;
   const int error = errno;
   if (op == EPOLL_CTL_DEL && error == ENOENT) return true;
-  spdlog::debug("epoll_ctl({}, fd {}): {}", op == EPOLL_CTL_ADD ? "add" : op == EPOLL_CTL_MOD ? "mod" : "del", fd,
-                std::strerror(error));
+  spdlog::debug("epoll_ctl({}, fd {}): {}",
+                op == EPOLL_CTL_ADD   ? "add"
+                : op == EPOLL_CTL_MOD ? "mod"
+                                      : "del",
+                fd, std::strerror(error));
   errno = error;
   return false;
 }
 
-bool Poller::add(int fd, std::uint32_t events, void* tag) noexcept { return control(EPOLL_CTL_ADD, fd, events, tag); }
+bool Poller::add(int fd, std::uint32_t events, void* tag) noexcept {
+  return control(EPOLL_CTL_ADD, fd, events, tag);
+}
 
 bool Poller::modify(int fd, std::uint32_t events, void* tag) noexcept {
   return control(EPOLL_CTL_MOD, fd, events, tag);
@@ -36,7 +41,8 @@ bool Poller::modify(int fd, std::uint32_t events, void* tag) noexcept {
 bool Poller::remove(int fd) noexcept { return control(EPOLL_CTL_DEL, fd, 0, nullptr); }
 
 int Poller::wait(std::span<epoll_event> events, int timeout_ms) noexcept {
-  const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
+  const int n =
+      ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
   if (n < 0 && errno == EINTR) return 0;
   return n;
 }

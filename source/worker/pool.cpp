@@ -8,8 +8,11 @@
 
 namespace gthreadd::worker {
 
-Pool::Pool(tbb::task_arena& arena, RequestHandler& handler, int threads, std::chrono::milliseconds send_timeout)
-    : handler_(handler), threads_(static_cast<std::size_t>(std::max(1, threads))), send_timeout_(send_timeout) {
+Pool::Pool(tbb::task_arena& arena, RequestHandler& handler, int threads,
+           std::chrono::milliseconds send_timeout)
+    : handler_(handler),
+      threads_(static_cast<std::size_t>(std::max(1, threads))),
+      send_timeout_(send_timeout) {
   tasks_ = static_cast<int>(threads_);
   // One task per arena thread, each for the worker's life: the arena is sized to
   // --threads, so all of them run at once and --threads requests can be in the app.
@@ -32,8 +35,10 @@ void Pool::run_task() {
 }
 
 void Pool::submit(std::unique_ptr<Connection> conn) {
-  GTHREADD_ASSERT(conn->state == ConnState::Running, "a connection goes to the pool only to run its request");
-  GTHREADD_ASSERT(!conn->quiet_return, "a quietly returned connection was resubmitted before the loop took it");
+  GTHREADD_ASSERT(conn->state == ConnState::Running,
+                  "a connection goes to the pool only to run its request");
+  GTHREADD_ASSERT(!conn->quiet_return,
+                  "a quietly returned connection was resubmitted before the loop took it");
   running_.fetch_add(1, std::memory_order_relaxed);
   run_queue_.push(std::move(conn));
 }
@@ -43,7 +48,8 @@ void Pool::collect(std::vector<std::unique_ptr<Connection>>& out, bool woken) {
   else returns_.take(out);
 #if GTHREADD_ASSERTIONS_ACTIVE
   for (const auto& conn : out) {
-    GTHREADD_ASSERT(conn->state == ConnState::Running, "returned by the pool in a state the pool does not own");
+    GTHREADD_ASSERT(conn->state == ConnState::Running,
+                    "returned by the pool in a state the pool does not own");
     GTHREADD_ASSERT(!conn->quiet_return || (conn->registered && conn->keep_alive),
                     "a quiet return must be registered and kept alive");
   }
@@ -62,7 +68,8 @@ bool Pool::may_return_quietly(const Connection& conn) const {
   // read yet (no edge will come: the loop must close it now, not at the keep-alive
   // deadline), and no stop or retirement under way (the loop must hear of the last
   // requests at once).
-  return conn.keep_alive && conn.registered && !conn.peer_closed && conn.buf.size() <= conn.request.head_length &&
+  return conn.keep_alive && conn.registered && !conn.peer_closed &&
+         conn.buf.size() <= conn.request.head_length &&
          quiet_allowed_.load(std::memory_order_acquire);
 }
 
@@ -89,9 +96,10 @@ void Pool::serve(Connection& conn) {
     const auto outcome = handler_.handle(conn.request, conn.body, conn.peer, writer);
     conn.keep_alive = outcome.keep_alive;
     if (writer.timed_out())
-      spdlog::info("Client {} read nothing for {} s: dropped before the end of the response to {} {}",
-                   conn.peer.remote_addr.empty() ? conn.peer.server_name : conn.peer.remote_addr,
-                   send_timeout_.count() / 1000, conn.request.method, conn.request.target);
+      spdlog::info(
+          "Client {} read nothing for {} s: dropped before the end of the response to {} {}",
+          conn.peer.remote_addr.empty() ? conn.peer.server_name : conn.peer.remote_addr,
+          send_timeout_.count() / 1000, conn.request.method, conn.request.target);
   } catch (const std::exception& e) {
     spdlog::error("Error handling request: {}", e.what());
     conn.keep_alive = false;

@@ -43,9 +43,10 @@ std::size_t answer_queued_requests() noexcept {
     const std::string answer = http::make_error_response(503);
     for (auto& conn : taken) {
       send_all(conn->io(), answer);
-      spdlog::warn("Answered 503 to {} {} from {}: queued, never started, when the worker was aborted",
-                      conn->request.method, conn->request.target,
-                      conn->peer.remote_addr.empty() ? std::string("unix") : conn->peer.remote_addr);
+      spdlog::warn(
+          "Answered 503 to {} {} from {}: queued, never started, when the worker was aborted",
+          conn->request.method, conn->request.target,
+          conn->peer.remote_addr.empty() ? std::string("unix") : conn->peer.remote_addr);
     }
     return taken.size();
   } catch (const std::exception& e) {

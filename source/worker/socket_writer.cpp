@@ -40,7 +40,10 @@ bool SocketWriter::send(std::span<const iovec> iov) {
     std::size_t left = r.bytes;
     while (index < iov.size()) {
       std::size_t avail = iov[index].iov_len - skip;
-      if (left < avail) { skip += left; break; }
+      if (left < avail) {
+        skip += left;
+        break;
+      }
       left -= avail;
       skip = 0;
       ++index;

@@ -70,7 +70,8 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
     }
     if (settings.reload) {
       auto files = wsgi::loaded_module_files();
-      files.insert(files.end(), settings.reload_extra_files.begin(), settings.reload_extra_files.end());
+      files.insert(files.end(), settings.reload_extra_files.begin(),
+                   settings.reload_extra_files.end());
       watcher = std::make_unique<FileWatcher>(files);
       // Modules imported after boot (a view imported by the first request) are watched too:
       // once a second, only when sys.modules changed size, the list is read again under the
@@ -110,11 +111,13 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
     // Only where a timeout is enforced: the probe costs the app one GIL switch per period.
     std::unique_ptr<wsgi::InterpreterProbe> probe;
     if (settings.timeout > 0) probe = std::make_unique<wsgi::InterpreterProbe>();
-    EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get(), probe.get());
+    EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get(),
+                   probe.get());
     heartbeat.beat();  // booted: from now on the master may time us out
     const int code = loop.run();
     // gunicorn calls worker_exit in the worker process, as it leaves.
-    wsgi::call_server_worker_hook(wsgi::Hook::WorkerExit, {&settings, settings.workers}, ::getpid(), 0);
+    wsgi::call_server_worker_hook(wsgi::Hook::WorkerExit, {&settings, settings.workers}, ::getpid(),
+                                  0);
     finish(code);
   } catch (const std::exception& e) {
     spdlog::error("Worker failed: {}", e.what());

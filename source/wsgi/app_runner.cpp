@@ -39,7 +39,7 @@ struct GTHREADD_PY_HIDDEN AppRunner::Impl {
   std::optional<EnvironBuilder> environ;
   bool sendfile = true;
   std::optional<log::RequestLog> request_log;  // engaged when something logs requests
-  bool pre_request = false;   // gunicorn.conf.py hooks, looked up once at boot
+  bool pre_request = false;                    // gunicorn.conf.py hooks, looked up once at boot
   bool post_request = false;
   py::object file_wrapper_type;  // looked up once: pybind11's isinstance<T> hashes the type name
   py::object close_name;         // interned "close"
@@ -70,7 +70,8 @@ struct GTHREADD_PY_HIDDEN AppRunner::Impl {
 
 bool AppRunner::Impl::try_sendfile(const py::object& result, ResponseStream& stream) const {
   auto* wrapper_type = reinterpret_cast<PyTypeObject*>(file_wrapper_type.ptr());
-  if (!sendfile || !PyObject_TypeCheck(result.ptr(), wrapper_type) || !stream.has_head()) return false;
+  if (!sendfile || !PyObject_TypeCheck(result.ptr(), wrapper_type) || !stream.has_head())
+    return false;
   const auto& wrapper = result.cast<const FileWrapper&>();
   const int fd = wrapper.regular_file_fd();
   if (fd < 0) return false;
@@ -86,7 +87,8 @@ bool AppRunner::Impl::try_sendfile(const py::object& result, ResponseStream& str
   }
   struct stat st {};
   if (offset < 0 || ::fstat(fd, &st) != 0) return false;
-  const std::uint64_t count = st.st_size > offset ? static_cast<std::uint64_t>(st.st_size - offset) : 0;
+  const std::uint64_t count =
+      st.st_size > offset ? static_cast<std::uint64_t>(st.st_size - offset) : 0;
   stream.send_file(fd, offset, count);
   return true;
 }
@@ -127,7 +129,8 @@ namespace {
 bool only_ours(PyObject* o) noexcept {
   if (Py_REFCNT(o) != 1) return false;
   const Py_ssize_t offset = Py_TYPE(o)->tp_weaklistoffset;
-  return offset <= 0 || *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offset) == nullptr;
+  return offset <= 0 ||
+         *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offset) == nullptr;
 }
 
 constexpr std::size_t kMaxSpares = 256;  // more than any --threads uses at once
@@ -167,12 +170,14 @@ void AppRunner::Impl::give_back(SpareInput input, py::object start_response) con
   }
   if (start_response) {
     StartResponse::detach(start_response.ptr());
-    if (spare_start_responses.size() < kMaxSpares) spare_start_responses.push_back(std::move(start_response));
+    if (spare_start_responses.size() < kMaxSpares)
+      spare_start_responses.push_back(std::move(start_response));
   }
 }
 
 void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
-                          const PeerInfo& peer, ResponseStream& stream, py::object* environ_out) const {
+                          const PeerInfo& peer, ResponseStream& stream,
+                          py::object* environ_out) const {
   SpareInput input = take_input(body);
   py::object start_response = take_start_response(stream);
   // The app may keep either object past the request: cut them off from this request's
@@ -187,12 +192,13 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
   std::optional<py::error_already_set> failure;
   std::string invalid;
   py::object result;
-  py::object req;      // the pre_request hook's `req`, handed on to post_request
+  py::object req;  // the pre_request hook's `req`, handed on to post_request
   py::object environ_kept;
   try {
     if (pre_request) req = call_pre_request(request);
     py::dict environ = this->environ->build(request, body, peer, input.object);
-    if (StartResponse::add_early_hints(environ.ptr(), start_response.ptr()) < 0) throw py::error_already_set();
+    if (StartResponse::add_early_hints(environ.ptr(), start_response.ptr()) < 0)
+      throw py::error_already_set();
     if (pre_request) apply_added_headers(req, request.headers.size(), environ);
     if (environ_out) *environ_out = environ;
     if (post_request) environ_kept = environ;
@@ -280,7 +286,7 @@ namespace {
 // is formatted and written after it is released. Reused per thread: no allocation per
 // request once warm.
 struct AccessCapture {
-  std::string response_fields;  // "Name: value\r\n"... as validated
+  std::string response_fields;                               // "Name: value\r\n"... as validated
   std::vector<std::pair<std::string, std::string>> environ;  // key as looked up → value
   std::vector<log::AccessRecord::Header> request_headers;
   std::vector<log::AccessRecord::Header> response_headers;
@@ -376,11 +382,12 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
   if (!logging) return outcome;
 
   // Formatted and written without the GIL: the app's other threads run meanwhile.
-  const auto duration =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  const auto duration = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
   capture.split_fields();
   capture.request_headers.clear();
-  for (const auto& field : request.headers) capture.request_headers.emplace_back(field.name, field.value);
+  for (const auto& field : request.headers)
+    capture.request_headers.emplace_back(field.name, field.value);
   log::AccessRecord record;
   record.remote_addr = peer.remote_addr;
   record.method = request.method;
@@ -406,8 +413,9 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
   return outcome;
 }
 
-void AppRunner::log_answer_without_app(const http::Request& request, const PeerInfo& peer, int status,
-                                       std::uint64_t body_bytes, std::chrono::microseconds duration) {
+void AppRunner::log_answer_without_app(const http::Request& request, const PeerInfo& peer,
+                                       int status, std::uint64_t body_bytes,
+                                       std::chrono::microseconds duration) {
   if (!impl_->request_log.has_value()) return;
   // Only the loop thread calls this: one scratch for its header list.
   static thread_local std::vector<log::AccessRecord::Header> headers;

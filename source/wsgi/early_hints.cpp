@@ -13,8 +13,7 @@ namespace gthreadd::wsgi {
 namespace {
 
 struct EarlyHintsObject {
-  PyObject_HEAD
-  vectorcallfunc vectorcall;
+  PyObject_HEAD vectorcallfunc vectorcall;
   PyObject* weakrefs;
   ResponseStream* stream;
 };
@@ -29,7 +28,8 @@ EarlyHintsObject* as_object(PyObject* self) { return reinterpret_cast<EarlyHints
 PyObject* call(PyObject* self, PyObject* const* args, std::size_t nargsf, PyObject* kwnames) {
   try {
     if (PyVectorcall_NARGS(nargsf) != 1 || (kwnames != nullptr && PyTuple_GET_SIZE(kwnames) != 0)) {
-      PyErr_SetString(PyExc_TypeError, "wsgi.early_hints() takes one argument: a list of (name, value) headers");
+      PyErr_SetString(PyExc_TypeError,
+                      "wsgi.early_hints() takes one argument: a list of (name, value) headers");
       return nullptr;
     }
     ResponseStream* stream = as_object(self)->stream;
@@ -72,7 +72,9 @@ PyType_Slot slots[] = {
     {Py_tp_dealloc, reinterpret_cast<void*>(dealloc)},
     {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
     {Py_tp_members, members},
-    {Py_tp_doc, const_cast<char*>("early_hints(headers): send 103 Early Hints before the response (gunicorn 25)")},
+    {Py_tp_doc,
+     const_cast<char*>(
+         "early_hints(headers): send 103 Early Hints before the response (gunicorn 25)")},
     {0, nullptr},
 };
 
@@ -113,7 +115,9 @@ PyObject* EarlyHints::create(ResponseStream* stream) {
   return self;
 }
 
-void EarlyHints::rebind(PyObject* self, ResponseStream* stream) noexcept { as_object(self)->stream = stream; }
+void EarlyHints::rebind(PyObject* self, ResponseStream* stream) noexcept {
+  as_object(self)->stream = stream;
+}
 
 void EarlyHints::detach(PyObject* self) noexcept { as_object(self)->stream = nullptr; }
 

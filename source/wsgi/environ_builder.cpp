@@ -66,16 +66,41 @@ void upper_into(std::string_view name, std::string& out) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
 }
 
-constexpr std::array<const char*, 32> kCommonHeaders = {
-    "HOST", "USER-AGENT", "ACCEPT", "ACCEPT-ENCODING", "ACCEPT-LANGUAGE", "ACCEPT-CHARSET",
-    "CONNECTION", "COOKIE", "REFERER", "ORIGIN", "AUTHORIZATION", "CACHE-CONTROL", "PRAGMA",
-    "IF-NONE-MATCH", "IF-MODIFIED-SINCE", "IF-MATCH", "RANGE", "X-FORWARDED-FOR",
-    "X-FORWARDED-PROTO", "X-FORWARDED-HOST", "X-FORWARDED-PORT", "X-REAL-IP", "X-REQUEST-ID",
-    "X-REQUESTED-WITH", "X-CSRFTOKEN", "DNT", "UPGRADE-INSECURE-REQUESTS", "SEC-FETCH-MODE",
-    "SEC-FETCH-SITE", "TRANSFER-ENCODING", "EXPECT", "KEEP-ALIVE"};
+constexpr std::array<const char*, 32> kCommonHeaders = {"HOST",
+                                                        "USER-AGENT",
+                                                        "ACCEPT",
+                                                        "ACCEPT-ENCODING",
+                                                        "ACCEPT-LANGUAGE",
+                                                        "ACCEPT-CHARSET",
+                                                        "CONNECTION",
+                                                        "COOKIE",
+                                                        "REFERER",
+                                                        "ORIGIN",
+                                                        "AUTHORIZATION",
+                                                        "CACHE-CONTROL",
+                                                        "PRAGMA",
+                                                        "IF-NONE-MATCH",
+                                                        "IF-MODIFIED-SINCE",
+                                                        "IF-MATCH",
+                                                        "RANGE",
+                                                        "X-FORWARDED-FOR",
+                                                        "X-FORWARDED-PROTO",
+                                                        "X-FORWARDED-HOST",
+                                                        "X-FORWARDED-PORT",
+                                                        "X-REAL-IP",
+                                                        "X-REQUEST-ID",
+                                                        "X-REQUESTED-WITH",
+                                                        "X-CSRFTOKEN",
+                                                        "DNT",
+                                                        "UPGRADE-INSECURE-REQUESTS",
+                                                        "SEC-FETCH-MODE",
+                                                        "SEC-FETCH-SITE",
+                                                        "TRANSFER-ENCODING",
+                                                        "EXPECT",
+                                                        "KEEP-ALIVE"};
 
-constexpr std::array<const char*, 9> kMethods = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                                 "OPTIONS", "PATCH",   "TRACE", "CONNECT"};
+constexpr std::array<const char*, 9> kMethods = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
+                                                 "OPTIONS", "PATCH", "TRACE", "CONNECT"};
 
 }  // namespace
 
@@ -151,10 +176,9 @@ EnvironBuilder::EnvironBuilder(const config::Settings& settings, py::object erro
 }
 
 EnvironBuilder::~EnvironBuilder() {
-  for (PyObject* o : {k_method_, k_script_name_, k_path_info_, k_query_, k_raw_uri_,
-                      k_server_name_, k_server_port_, k_protocol_, k_remote_addr_,
-                      k_remote_port_, k_content_type_, k_content_length_, k_scheme_, k_input_,
-                      v_http10_, v_http11_, v_https_})
+  for (PyObject* o : {k_method_, k_script_name_, k_path_info_, k_query_, k_raw_uri_, k_server_name_,
+                      k_server_port_, k_protocol_, k_remote_addr_, k_remote_port_, k_content_type_,
+                      k_content_length_, k_scheme_, k_input_, v_http10_, v_http11_, v_https_})
     Py_XDECREF(o);
   for (auto& known : known_by_length_)
     for (auto& header : known) Py_XDECREF(header.key);
@@ -169,7 +193,8 @@ namespace {
 // candidates of the same length before the loop (& 0xDF upper-cases a letter, and turns no
 // other byte into one).
 bool equals_upper(std::string_view name, std::string_view upper) noexcept {
-  if ((static_cast<unsigned char>(name[0]) & 0xDF) != static_cast<unsigned char>(upper[0])) return false;
+  if ((static_cast<unsigned char>(name[0]) & 0xDF) != static_cast<unsigned char>(upper[0]))
+    return false;
   for (std::size_t i = 1; i < name.size(); ++i) {
     char c = name[i];
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
@@ -180,7 +205,8 @@ bool equals_upper(std::string_view name, std::string_view upper) noexcept {
 
 }  // namespace
 
-const EnvironBuilder::KnownHeader* EnvironBuilder::known_header(std::string_view name) const noexcept {
+const EnvironBuilder::KnownHeader* EnvironBuilder::known_header(
+    std::string_view name) const noexcept {
   if (name.empty() || name.size() > kLongestKnown) return nullptr;
   for (const auto& header : known_by_length_[name.size()])
     if (equals_upper(name, header.upper)) return &header;
@@ -195,7 +221,8 @@ PyObject* EnvironBuilder::method_value(std::string_view method) const noexcept {
 
 // A new reference to `s` as a str, reusing the one made for the previous request when `s`
 // is the same (the listener's name and port, the proxy's address).
-PyObject* EnvironBuilder::cached_latin1(std::string_view s, std::string& last, PyObject*& value) const {
+PyObject* EnvironBuilder::cached_latin1(std::string_view s, std::string& last,
+                                        PyObject*& value) const {
   if (value == nullptr || s != last) {
     PyObject* fresh = latin1(s);
     if (fresh == nullptr) return nullptr;
@@ -240,7 +267,7 @@ bool EnvironBuilder::is_secure(const http::Request& request, const PeerInfo& pee
 // SCRIPT_NAME; the last one wins as in gunicorn's loop. The trust is checked here too, so a
 // SCRIPT_NAME that reached the environ another way (header_map "dangerous") is not obeyed.
 const http::HeaderField* EnvironBuilder::forwarded_script_name(const http::Request& request,
-                                                                const PeerInfo& peer) const {
+                                                               const PeerInfo& peer) const {
   if (!script_name_forwardable_) return nullptr;
   const http::HeaderField* found = nullptr;
   for (const auto& field : request.headers)
@@ -323,13 +350,16 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
   const bool secure = is_secure(request, peer);
   if (secure) PyDict_SetItem(e, k_scheme_, v_https_);
 
-  set_steal(e, k_remote_addr_, cached_latin1(peer.remote_addr, last_remote_addr_, remote_addr_value_));
+  set_steal(e, k_remote_addr_,
+            cached_latin1(peer.remote_addr, last_remote_addr_, remote_addr_value_));
   // A unix-socket peer has no address or port, unless a PROXY header gave it both.
   if (!peer.unix_socket || !peer.remote_addr.empty())
     set_steal(e, k_remote_port_, remote_port_value(peer.remote_port));
   if (!peer.unix_socket) {
-    set_steal(e, k_server_name_, cached_latin1(peer.server_name, last_server_name_, server_name_value_));
-    set_steal(e, k_server_port_, cached_latin1(peer.server_port, last_server_port_, server_port_value_));
+    set_steal(e, k_server_name_,
+              cached_latin1(peer.server_name, last_server_name_, server_name_value_));
+    set_steal(e, k_server_port_,
+              cached_latin1(peer.server_port, last_server_port_, server_port_value_));
   } else if (!host.empty()) {
     // gunicorn: a unix socket has no address for the WSGI server keys; use Host, with the
     // scheme's default port when Host has none.

@@ -72,8 +72,9 @@ void run_abort_thread(Reporter& r) {
   }
   const bool from_master = info.si_pid == ::getppid();
   if (r.on_abort) r.on_abort();
-  report_threads(from_master ? "WORKER TIMEOUT: the master sent SIGABRT; what this worker was doing:"
-                             : "Worker got SIGABRT; what it was doing:");
+  report_threads(from_master
+                     ? "WORKER TIMEOUT: the master sent SIGABRT; what this worker was doing:"
+                     : "Worker got SIGABRT; what it was doing:");
   spdlog::default_logger()->flush();
   // gunicorn's handle_abort: worker_abort(worker), then sys.exit(1). Needs the GIL.
   call_worker_hook(Hook::WorkerAbort);
@@ -95,8 +96,9 @@ bool start_hang_reporter(const config::Settings& settings, std::function<void()>
   auto* r = new Reporter();  // lives until _exit
   r->on_abort = std::move(on_abort);
   if (!settings.errorlog.empty() && settings.errorlog != "-") r->path = settings.errorlog;
-  r->fd = r->path.empty() ? ::fcntl(2, F_DUPFD_CLOEXEC, 3)
-                          : ::open(r->path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  r->fd = r->path.empty()
+              ? ::fcntl(2, F_DUPFD_CLOEXEC, 3)
+              : ::open(r->path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (r->fd < 0) {
     spdlog::error("hang report disabled: cannot open the error log: {}", std::strerror(errno));
     delete r;
@@ -105,7 +107,9 @@ bool start_hang_reporter(const config::Settings& settings, std::function<void()>
   bool registered = false;
   const PyGILState_STATE gil = PyGILState_Ensure();
   PyObject* module = PyImport_ImportModule("faulthandler");
-  PyObject* result = module ? PyObject_CallMethod(module, "register", "iiii", dump_signal(), r->fd, 1, 0) : nullptr;
+  PyObject* result =
+      module ? PyObject_CallMethod(module, "register", "iiii", dump_signal(), r->fd, 1, 0)
+             : nullptr;
   if (result) {
     registered = true;
   } else {
@@ -129,8 +133,10 @@ void report_threads(std::string_view headline) {
   std::size_t busy = 0;
   std::size_t threads = 0;
   const std::string lines = board_lines(busy, threads);
-  spdlog::critical("{} {} of {} pool threads busy{}\n  Python tracebacks (faulthandler, most recent call first):",
-                   headline, busy, threads, lines);
+  spdlog::critical(
+      "{} {} of {} pool threads busy{}\n  Python tracebacks (faulthandler, most recent call "
+      "first):",
+      headline, busy, threads, lines);
   spdlog::default_logger()->flush();
   refresh_fd(*r);
   ::pthread_kill(::pthread_self(), dump_signal());

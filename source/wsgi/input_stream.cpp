@@ -30,7 +30,8 @@ namespace {
 // extension installed (tracemalloc) would not take a malloc'd block: copy then.
 bool raw_free_is_free() noexcept {
   const char* name = compat::allocator_name();
-  return name != nullptr && (std::strcmp(name, "pymalloc") == 0 || std::strcmp(name, "malloc") == 0);
+  return name != nullptr &&
+         (std::strcmp(name, "pymalloc") == 0 || std::strcmp(name, "malloc") == 0);
 }
 
 // The bytes object header goes into the room the body keeps in front of its bytes.

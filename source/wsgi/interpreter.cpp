@@ -3,12 +3,12 @@
 #include <Python.h>
 #include <unistd.h>
 
+#include <pybind11/embed.h>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <pybind11/embed.h>
 
 #include "gthreadd/wsgi/python_logging.hpp"
 #include "gthreadd/wsgi/thread_state.hpp"
@@ -110,7 +110,8 @@ void start_interpreter(const config::Settings& settings) {
     py::object os_environ = py::module_::import("os").attr("environ");
     for (const auto& pair : settings.raw_env) {
       const auto eq = pair.find('=');
-      if (eq != std::string::npos) os_environ[py::str(pair.substr(0, eq))] = py::str(pair.substr(eq + 1));
+      if (eq != std::string::npos)
+        os_environ[py::str(pair.substr(0, eq))] = py::str(pair.substr(eq + 1));
     }
     prepend_sys_path(settings);
     if (late_site_packages) add_site_packages(*late_site_packages);
@@ -126,8 +127,6 @@ void start_interpreter(const config::Settings& settings) {
   }
 }
 
-void release_gil_from_main_thread() {
-  adopt_main_thread_state(PyEval_SaveThread());
-}
+void release_gil_from_main_thread() { adopt_main_thread_state(PyEval_SaveThread()); }
 
 }  // namespace gthreadd::wsgi

@@ -39,7 +39,8 @@ std::string as_text(const py::handle& value) {
     std::string out;
     for (auto item : py::reinterpret_borrow<py::dict>(value)) {
       if (!out.empty()) out += ", ";
-      out += py::str(item.first).cast<std::string>() + "=" + py::str(item.second).cast<std::string>();
+      out +=
+          py::str(item.first).cast<std::string>() + "=" + py::str(item.second).cast<std::string>();
     }
     return out;
   }
@@ -72,11 +73,13 @@ std::vector<config::Assignment> read(const std::string& path) {
     if (name.starts_with("_")) continue;
     // Imports (modules, classes) are not settings, unless named like one: `logger_class =
     // MyLogger` must reach the table (and be refused), not vanish as an import.
-    if ((PyModule_Check(value.ptr()) || PyType_Check(value.ptr())) && !config::find_setting(name)) continue;
+    if ((PyModule_Check(value.ptr()) || PyType_Check(value.ptr())) && !config::find_setting(name))
+      continue;
     const std::string origin = path + ": " + name;
     if (auto hook = hook_by_name(name)) {
       if (!PyCallable_Check(value.ptr()))
-        throw config::ConfigError(origin + ": a server hook must be callable, not " + Py_TYPE(value.ptr())->tp_name);
+        throw config::ConfigError(origin + ": a server hook must be callable, not " +
+                                  Py_TYPE(value.ptr())->tp_name);
       set_hook(*hook, py::reinterpret_borrow<py::object>(value));
       continue;
     }
@@ -94,7 +97,8 @@ std::vector<config::Assignment> read(const std::string& path) {
       for (auto element : value) out.push_back({spec, as_text(element), origin});
     } else if (spec->name == "logconfig_dict" && py::isinstance<py::dict>(value)) {
       // Nested dicts and lists survive only as JSON (dictConfig's input, gunicorn 19.8+).
-      out.push_back({spec, py::module_::import("json").attr("dumps")(value).cast<std::string>(), origin});
+      out.push_back(
+          {spec, py::module_::import("json").attr("dumps")(value).cast<std::string>(), origin});
     } else {
       out.push_back({spec, as_text(value), origin});
     }

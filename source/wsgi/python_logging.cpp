@@ -97,12 +97,14 @@ int python_level(spdlog::level::level_enum level) {
 // take their own locks.
 class PythonLoggerSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
-  explicit PythonLoggerSink(py::object logger) : logger_(logger.release().ptr()) {}  // leaked with the interpreter
+  explicit PythonLoggerSink(py::object logger)
+      : logger_(logger.release().ptr()) {}  // leaked with the interpreter
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     const PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject* text = PyUnicode_DecodeUTF8(msg.payload.data(), static_cast<Py_ssize_t>(msg.payload.size()), "replace");
+    PyObject* text = PyUnicode_DecodeUTF8(msg.payload.data(),
+                                          static_cast<Py_ssize_t>(msg.payload.size()), "replace");
     if (text != nullptr) {
       PyObject* result = PyObject_CallMethod(logger_, "log", "iO", python_level(msg.level), text);
       Py_XDECREF(result);
@@ -120,7 +122,8 @@ class PythonLoggerSink final : public spdlog::sinks::base_sink<spdlog::details::
 }  // namespace
 
 bool python_logging_configured(const config::Settings& settings) noexcept {
-  return !settings.logconfig.empty() || !settings.logconfig_dict.empty() || !settings.logconfig_json.empty();
+  return !settings.logconfig.empty() || !settings.logconfig_dict.empty() ||
+         !settings.logconfig_json.empty();
 }
 
 void apply_python_logging(const config::Settings& settings) {
@@ -130,8 +133,8 @@ void apply_python_logging(const config::Settings& settings) {
     py::dict scope;
     scope["__builtins__"] = py::module_::import("builtins");
     py::exec(kSetup, scope);
-    loggers = scope["setup"](settings.errorlog, settings.accesslog, settings.loglevel, settings.logconfig,
-                             settings.logconfig_dict, settings.logconfig_json);
+    loggers = scope["setup"](settings.errorlog, settings.accesslog, settings.loglevel,
+                             settings.logconfig, settings.logconfig_dict, settings.logconfig_json);
   } catch (const py::error_already_set& e) {
     throw std::runtime_error(std::string("cannot apply the logging configuration: ") + e.what());
   }
@@ -141,8 +144,9 @@ void apply_python_logging(const config::Settings& settings) {
   // gunicorn.error to INFO whatever --log-level says); spdlog only skips, without taking
   // the GIL, what that logger would drop anyway.
   const int effective = pair[0].attr("getEffectiveLevel")().cast<int>();
-  auto error_logger = std::make_shared<spdlog::logger>("gunicorn.error", std::make_shared<PythonLoggerSink>(pair[0]));
-  error_logger->set_level(effective <= 10 ? spdlog::level::debug
+  auto error_logger = std::make_shared<spdlog::logger>("gunicorn.error",
+                                                       std::make_shared<PythonLoggerSink>(pair[0]));
+  error_logger->set_level(effective <= 10   ? spdlog::level::debug
                           : effective <= 20 ? spdlog::level::info
                           : effective <= 30 ? spdlog::level::warn
                           : effective <= 40 ? spdlog::level::err
@@ -151,7 +155,8 @@ void apply_python_logging(const config::Settings& settings) {
   PyObject* access = py::object(pair[1]).release().ptr();  // leaked with the interpreter
   log::set_access_forwarder([access](std::string_view line) {
     const PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject* text = PyUnicode_DecodeUTF8(line.data(), static_cast<Py_ssize_t>(line.size()), "replace");
+    PyObject* text =
+        PyUnicode_DecodeUTF8(line.data(), static_cast<Py_ssize_t>(line.size()), "replace");
     if (text != nullptr) {
       PyObject* result = PyObject_CallMethod(access, "info", "O", text);
       Py_XDECREF(result);

@@ -42,7 +42,8 @@ RequestBoard::Slot* RequestBoard::own_slot() noexcept {
 // Seqlock writer: odd while the entry changes; the fences order the sequence numbers
 // around the plain stores, so a reader that saw the same even number before and after
 // its copy has a consistent entry.
-void RequestBoard::begin(std::string_view method, std::string_view target, std::string_view peer) noexcept {
+void RequestBoard::begin(std::string_view method, std::string_view target,
+                         std::string_view peer) noexcept {
   Slot* slot = own_slot();
   if (!slot) return;
   const std::uint32_t seq = slot->seq.load(std::memory_order_relaxed);
@@ -79,7 +80,8 @@ bool RequestBoard::read(std::size_t index, BoardEntry& out) const noexcept {
     if (slot.seq.load(std::memory_order_relaxed) == before) return true;
   }
   std::memcpy(static_cast<void*>(&out), &slot.entry, sizeof out);
-  out.target[sizeof out.target - 1] = out.method[sizeof out.method - 1] = out.peer[sizeof out.peer - 1] = '\0';
+  out.target[sizeof out.target - 1] = out.method[sizeof out.method - 1] =
+      out.peer[sizeof out.peer - 1] = '\0';
   return true;
 }
 
@@ -99,7 +101,8 @@ BoardTurn::BoardTurn(const http::Request& request, const PeerInfo& peer) noexcep
   if (peer.unix_socket || peer.remote_addr.empty()) {
     std::snprintf(text, sizeof text, "unix");
   } else {
-    std::snprintf(text, sizeof text, "%s:%u", peer.remote_addr.c_str(), static_cast<unsigned>(peer.remote_port));
+    std::snprintf(text, sizeof text, "%s:%u", peer.remote_addr.c_str(),
+                  static_cast<unsigned>(peer.remote_port));
   }
   request_board().begin(request.method, request.target, text);
 }

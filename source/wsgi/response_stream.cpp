@@ -13,9 +13,7 @@ namespace {
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
-iovec as_iov(std::string_view s) {
-  return iovec{const_cast<char*>(s.data()), s.size()};
-}
+iovec as_iov(std::string_view s) { return iovec{const_cast<char*>(s.data()), s.size()}; }
 
 // The vectors a response queues into, kept per thread between requests so that a request
 // does not pay three heap allocations for them. Only buffers of a modest size are kept.

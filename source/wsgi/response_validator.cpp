@@ -84,32 +84,22 @@ enum class Known { Other, ContentLength, Connection, HopByHop, Server, Date };
 // plus "Trailer" (RFC 9110 §6.6.2) and Proxy-Connection.
 Known classify(std::string_view name) noexcept {
   switch (name.size()) {
-    case 2:
-      return token_is(name, "te") ? Known::HopByHop : Known::Other;
-    case 4:
-      return token_is(name, "date") ? Known::Date : Known::Other;
-    case 6:
-      return token_is(name, "server") ? Known::Server : Known::Other;
+    case 2: return token_is(name, "te") ? Known::HopByHop : Known::Other;
+    case 4: return token_is(name, "date") ? Known::Date : Known::Other;
+    case 6: return token_is(name, "server") ? Known::Server : Known::Other;
     case 7:
       return token_is(name, "upgrade") || token_is(name, "trailer") ? Known::HopByHop
-                                                                     : Known::Other;
-    case 8:
-      return token_is(name, "trailers") ? Known::HopByHop : Known::Other;
+                                                                    : Known::Other;
+    case 8: return token_is(name, "trailers") ? Known::HopByHop : Known::Other;
     case 10:
       if (token_is(name, "connection")) return Known::Connection;
       return token_is(name, "keep-alive") ? Known::HopByHop : Known::Other;
-    case 14:
-      return token_is(name, "content-length") ? Known::ContentLength : Known::Other;
-    case 16:
-      return token_is(name, "proxy-connection") ? Known::HopByHop : Known::Other;
-    case 17:
-      return token_is(name, "transfer-encoding") ? Known::HopByHop : Known::Other;
-    case 18:
-      return token_is(name, "proxy-authenticate") ? Known::HopByHop : Known::Other;
-    case 19:
-      return token_is(name, "proxy-authorization") ? Known::HopByHop : Known::Other;
-    default:
-      return Known::Other;
+    case 14: return token_is(name, "content-length") ? Known::ContentLength : Known::Other;
+    case 16: return token_is(name, "proxy-connection") ? Known::HopByHop : Known::Other;
+    case 17: return token_is(name, "transfer-encoding") ? Known::HopByHop : Known::Other;
+    case 18: return token_is(name, "proxy-authenticate") ? Known::HopByHop : Known::Other;
+    case 19: return token_is(name, "proxy-authorization") ? Known::HopByHop : Known::Other;
+    default: return Known::Other;
   }
 }
 
@@ -159,7 +149,8 @@ void append_field(std::string& fields, std::string_view name, std::string_view v
   *p = '\n';
 }
 
-[[gnu::always_inline]] inline bool check_field(PyObject* item, ResponseHead& out, std::string& why) {
+[[gnu::always_inline]] inline bool check_field(PyObject* item, ResponseHead& out,
+                                               std::string& why) {
   if ((!PyTuple_Check(item) && !PyList_Check(item)) || PySequence_Fast_GET_SIZE(item) != 2)
     return fail(why, "header must be a (name, value) tuple");
   std::string_view name, value;
@@ -187,16 +178,10 @@ void append_field(std::string& fields, std::string_view name, std::string_view v
     case Known::Connection:
       if (has_close_token(value)) out.connection_close = true;
       return true;
-    case Known::HopByHop:
-      return true;
-    case Known::Server:
-      out.has_server = true;
-      break;
-    case Known::Date:
-      out.has_date = true;
-      break;
-    case Known::Other:
-      break;
+    case Known::HopByHop: return true;
+    case Known::Server: out.has_server = true; break;
+    case Known::Date: out.has_date = true; break;
+    case Known::Other: break;
   }
   append_field(out.fields, name, value);
   return true;

@@ -17,9 +17,9 @@ namespace gthreadd::wsgi {
 namespace {
 
 constexpr std::array<std::string_view, kHookCount> kNames{
-    "on_starting", "on_reload", "when_ready", "pre_fork", "post_fork", "post_worker_init",
-    "worker_int", "worker_abort", "pre_exec", "pre_request", "post_request", "child_exit",
-    "worker_exit", "nworkers_changed", "on_exit",
+    "on_starting",      "on_reload",  "when_ready",   "pre_fork",         "post_fork",
+    "post_worker_init", "worker_int", "worker_abort", "pre_exec",         "pre_request",
+    "post_request",     "child_exit", "worker_exit",  "nworkers_changed", "on_exit",
 };
 
 // Strong references that are never released: hooks live as long as the process, and a
@@ -98,7 +98,8 @@ py::object log_object() { return py::reinterpret_borrow<py::object>(helpers().lo
 py::object cfg_object(const config::Settings& settings) {
   py::list pairs;
   for (const auto& spec : config::setting_table())
-    if (!spec.refused) pairs.append(py::make_tuple(py::str(std::string(spec.name)), py::str(spec.show(settings))));
+    if (!spec.refused)
+      pairs.append(py::make_tuple(py::str(std::string(spec.name)), py::str(spec.show(settings))));
   return py::reinterpret_borrow<py::object>(helpers().make_cfg)(pairs);
 }
 
@@ -110,8 +111,10 @@ py::object server_object(const ServerView& server) {
   s.attr("cfg") = server.settings ? cfg_object(*server.settings) : py::none();
   s.attr("num_workers") = server.num_workers;
   s.attr("pid") = ::getpid();
-  s.attr("proc_name") = server.settings && !server.settings->proc_name.empty() ? server.settings->proc_name
-                        : server.settings ? server.settings->app_uri_text : std::string("gthreadd");
+  s.attr("proc_name") = server.settings && !server.settings->proc_name.empty()
+                            ? server.settings->proc_name
+                        : server.settings ? server.settings->app_uri_text
+                                          : std::string("gthreadd");
   return s;
 }
 
@@ -141,7 +144,8 @@ py::object this_worker() {
 void invoke(Hook hook, const py::tuple& args) {
   const auto index = static_cast<std::size_t>(hook);
   py::reinterpret_borrow<py::object>(helpers().call)(
-      log_object(), py::str(std::string(kNames[index])), py::reinterpret_borrow<py::object>(g_hooks[index]), args);
+      log_object(), py::str(std::string(kNames[index])),
+      py::reinterpret_borrow<py::object>(g_hooks[index]), args);
 }
 
 // Master and worker main threads: the master holds the GIL for good once Python runs; a
@@ -161,7 +165,8 @@ void with_gil(Hook hook, F&& body) {
 }
 
 py::str latin1(std::string_view text) {
-  return py::reinterpret_steal<py::str>(PyUnicode_DecodeLatin1(text.data(), static_cast<Py_ssize_t>(text.size()), nullptr));
+  return py::reinterpret_steal<py::str>(
+      PyUnicode_DecodeLatin1(text.data(), static_cast<Py_ssize_t>(text.size()), nullptr));
 }
 
 py::list header_list(const http::Request& request) {
@@ -215,7 +220,8 @@ void call_server_hook(Hook hook, const ServerView& server) {
 
 void call_server_worker_hook(Hook hook, const ServerView& server, pid_t worker_pid, int age) {
   with_gil(hook, [&] {
-    py::object worker = worker_pid == ::getpid() ? this_worker() : worker_object(worker_pid, age, server.settings);
+    py::object worker =
+        worker_pid == ::getpid() ? this_worker() : worker_object(worker_pid, age, server.settings);
     invoke(hook, py::make_tuple(server_object(server), worker));
   });
 }
@@ -225,8 +231,9 @@ void call_worker_hook(Hook hook) {
 }
 
 void call_nworkers_changed(const ServerView& server, int new_value, int old_value) {
-  with_gil(Hook::NworkersChanged,
-           [&] { invoke(Hook::NworkersChanged, py::make_tuple(server_object(server), new_value, old_value)); });
+  with_gil(Hook::NworkersChanged, [&] {
+    invoke(Hook::NworkersChanged, py::make_tuple(server_object(server), new_value, old_value));
+  });
 }
 
 void set_worker_identity(const config::Settings& settings, int age) {
@@ -251,18 +258,22 @@ void apply_added_headers(const py::object& req, std::size_t original_count, py::
   for (std::size_t i = original_count; i < count; ++i) {
     try {
       auto [name, value] = headers[py::int_(i)].cast<std::pair<std::string, std::string>>();
-      for (auto& c : name) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      for (auto& c : name)
+        c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       // gunicorn's environ: CONTENT_TYPE/LENGTH without the HTTP_ prefix; repeats joined by ','.
-      const std::string key = name == "CONTENT_TYPE" || name == "CONTENT_LENGTH" ? name : "HTTP_" + name;
+      const std::string key =
+          name == "CONTENT_TYPE" || name == "CONTENT_LENGTH" ? name : "HTTP_" + name;
       if (environ.contains(key)) {
-        environ[py::str(key)] = py::str(py::str(environ[py::str(key)]).cast<std::string>() + "," + value);
+        environ[py::str(key)] =
+            py::str(py::str(environ[py::str(key)]).cast<std::string>() + "," + value);
       } else {
         environ[py::str(key)] = py::str(value);
       }
     } catch (const py::error_already_set& e) {
       spdlog::error("pre_request hook: ignoring req.headers[{}]: {}", i, e.what());
     } catch (const py::cast_error&) {
-      spdlog::error("pre_request hook: ignoring req.headers[{}]: not a (name, value) pair of str", i);
+      spdlog::error("pre_request hook: ignoring req.headers[{}]: not a (name, value) pair of str",
+                    i);
     }
   }
 }
@@ -287,7 +298,8 @@ void call_post_request(py::object req, const http::Request& request, const py::o
   }
   resp.attr("headers") = headers;
   resp.attr("sent") = sent;
-  invoke(Hook::PostRequest, py::make_tuple(this_worker(), req, environ ? environ : py::none(), resp));
+  invoke(Hook::PostRequest,
+         py::make_tuple(this_worker(), req, environ ? environ : py::none(), resp));
 }
 
 }  // namespace gthreadd::wsgi

@@ -13,8 +13,7 @@ namespace gthreadd::wsgi {
 namespace {
 
 struct StartResponseObject {
-  PyObject_HEAD
-  vectorcallfunc vectorcall;
+  PyObject_HEAD vectorcallfunc vectorcall;
   PyObject* weakrefs;
   ResponseStream* stream;
   PyObject* hints;  // the request's wsgi.early_hints (owned), made with this object
@@ -22,7 +21,9 @@ struct StartResponseObject {
 
 PyTypeObject* type = nullptr;  // created once by register_type, never freed (as the module)
 
-StartResponseObject* as_object(PyObject* self) { return reinterpret_cast<StartResponseObject*>(self); }
+StartResponseObject* as_object(PyObject* self) {
+  return reinterpret_cast<StartResponseObject*>(self);
+}
 
 ResponseStream* stream_of(PyObject* self) {
   ResponseStream* stream = as_object(self)->stream;
@@ -53,10 +54,12 @@ PyObject* write(PyObject* self, PyObject* data) {
       return nullptr;
     }
     if (!PyBytes_Check(data))
-      return PyErr_Format(PyExc_TypeError, "write() argument must be bytes, not %s", Py_TYPE(data)->tp_name);
+      return PyErr_Format(PyExc_TypeError, "write() argument must be bytes, not %s",
+                          Py_TYPE(data)->tp_name);
     // PEP 3333: write() output is on its way before write() returns.
     out->queue(data);
-    if ((out->has_pending() || (!out->head_sent() && PyBytes_GET_SIZE(data) > 0)) && !out->flush(false)) {
+    if ((out->has_pending() || (!out->head_sent() && PyBytes_GET_SIZE(data) > 0)) &&
+        !out->flush(false)) {
       PyErr_SetString(PyExc_ConnectionError, "client disconnected");
       return nullptr;
     }
@@ -70,12 +73,14 @@ PyMethodDef methods[] = {
 };
 
 // start_response(status, headers, exc_info=None), positional or by keyword.
-bool parse_arguments(PyObject* const* args, std::size_t nargsf, PyObject* kwnames, PyObject* (&out)[3]) {
+bool parse_arguments(PyObject* const* args, std::size_t nargsf, PyObject* kwnames,
+                     PyObject* (&out)[3]) {
   static constexpr const char* kNames[] = {"status", "headers", "exc_info"};
   const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
   if (nargs > 3) {
     PyErr_Format(PyExc_TypeError,
-                 "start_response() takes from 2 to 3 positional arguments but %zd were given", nargs);
+                 "start_response() takes from 2 to 3 positional arguments but %zd were given",
+                 nargs);
     return false;
   }
   for (Py_ssize_t i = 0; i < nargs; ++i) out[i] = args[i];
@@ -86,11 +91,13 @@ bool parse_arguments(PyObject* const* args, std::size_t nargsf, PyObject* kwname
     for (int i = 0; i < 3 && slot < 0; ++i)
       if (PyUnicode_CompareWithASCIIString(name, kNames[i]) == 0) slot = i;
     if (slot < 0) {
-      PyErr_Format(PyExc_TypeError, "start_response() got an unexpected keyword argument '%U'", name);
+      PyErr_Format(PyExc_TypeError, "start_response() got an unexpected keyword argument '%U'",
+                   name);
       return false;
     }
     if (out[slot] != nullptr) {
-      PyErr_Format(PyExc_TypeError, "start_response() got multiple values for argument '%s'", kNames[slot]);
+      PyErr_Format(PyExc_TypeError, "start_response() got multiple values for argument '%s'",
+                   kNames[slot]);
       return false;
     }
     out[slot] = args[nargs + k];
@@ -161,7 +168,8 @@ void dealloc(PyObject* self) {
 }
 
 PyMemberDef members[] = {
-    {"__vectorcalloffset__", T_PYSSIZET, offsetof(StartResponseObject, vectorcall), READONLY, nullptr},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(StartResponseObject, vectorcall), READONLY,
+     nullptr},
     {"__weaklistoffset__", T_PYSSIZET, offsetof(StartResponseObject, weakrefs), READONLY, nullptr},
     {nullptr, 0, 0, 0, nullptr},
 };

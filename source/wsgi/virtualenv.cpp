@@ -45,23 +45,27 @@ std::optional<std::string> virtualenv_root(const config::Settings* settings) {
   if (venv.empty()) {
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec && exe.parent_path().filename() == "bin" && fs::exists(exe.parent_path().parent_path() / "pyvenv.cfg", ec)) {
+    if (!ec && exe.parent_path().filename() == "bin" &&
+        fs::exists(exe.parent_path().parent_path() / "pyvenv.cfg", ec)) {
       venv = exe.parent_path().parent_path().string();
     }
   }
   if (venv.empty()) return std::nullopt;
   const fs::path root = fs::absolute(venv).lexically_normal();
-  const std::string embedded = std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
+  const std::string embedded =
+      std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
   std::error_code ec;
   if (!fs::is_directory(root, ec)) throw AppLoadError("virtualenv '" + venv + "' does not exist");
   const fs::path cfg = root / "pyvenv.cfg";
   if (!fs::exists(cfg, ec))
-    throw AppLoadError("virtualenv '" + venv + "' has no pyvenv.cfg (make it with python" + embedded + " -m venv)");
+    throw AppLoadError("virtualenv '" + venv + "' has no pyvenv.cfg (make it with python" +
+                       embedded + " -m venv)");
   const std::string version = venv_version(cfg);
   if (!version.empty() && version != embedded)
-    throw AppLoadError("virtualenv '" + venv + "' is Python " + version + ", but this gthreadd embeds Python " +
-                       embedded + ": build one for it with cmake -DPython_EXECUTABLE=" + (root / "bin" / "python").string() +
-                       " (see the README, \"Another Python\")");
+    throw AppLoadError(
+        "virtualenv '" + venv + "' is Python " + version + ", but this gthreadd embeds Python " +
+        embedded + ": build one for it with cmake -DPython_EXECUTABLE=" +
+        (root / "bin" / "python").string() + " (see the README, \"Another Python\")");
   if (::access((root / "bin" / "python").c_str(), X_OK) != 0)
     throw AppLoadError("virtualenv '" + venv + "' has no bin/python");
   return root.string();
@@ -76,7 +80,8 @@ std::optional<std::string> virtualenv_site_packages(const config::Settings& sett
   }
   // The embedded interpreter's version, not whatever python made the venv: packages with
   // C extensions built for another version would not import.
-  const std::string version = std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
+  const std::string version =
+      std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
   const auto site = std::filesystem::path(venv) / "lib" / ("python" + version) / "site-packages";
   std::error_code ec;
   if (!std::filesystem::is_directory(site, ec)) {

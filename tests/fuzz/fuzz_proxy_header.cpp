@@ -36,7 +36,8 @@ Verdict run(ProxyMode mode, bool allowed, std::string_view in, std::size_t step)
   }
   Verdict v{r.status, r.consumed, {}};
   if (r.status == ProxyStatus::Done) v.header = p.header();
-  if (r.status == ProxyStatus::Error || r.status == ProxyStatus::Forbidden) check(!p.error().empty());
+  if (r.status == ProxyStatus::Error || r.status == ProxyStatus::Forbidden)
+    check(!p.error().empty());
   return v;
 }
 
@@ -60,18 +61,10 @@ void fuzz(ProxyMode mode, bool allowed, std::string_view in) {
   if (in.size() <= 4096) check(same(whole, run(mode, allowed, in, 1)));
 
   switch (whole.status) {
-    case ProxyStatus::Incomplete:
-      check(mode != ProxyMode::Off);
-      break;
-    case ProxyStatus::Absent:
-      check(whole.consumed == 0);
-      break;
-    case ProxyStatus::Forbidden:
-      check(!allowed && mode != ProxyMode::Off);
-      break;
-    case ProxyStatus::Error:
-      check(mode != ProxyMode::Off && whole.consumed == 0);
-      break;
+    case ProxyStatus::Incomplete: check(mode != ProxyMode::Off); break;
+    case ProxyStatus::Absent: check(whole.consumed == 0); break;
+    case ProxyStatus::Forbidden: check(!allowed && mode != ProxyMode::Off); break;
+    case ProxyStatus::Error: check(mode != ProxyMode::Off && whole.consumed == 0); break;
     case ProxyStatus::Done: {
       check(mode != ProxyMode::Off && allowed);
       check(whole.consumed > 0 && whole.consumed <= in.size());

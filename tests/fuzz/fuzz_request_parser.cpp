@@ -47,7 +47,8 @@ bool same_request(const Request& a, const Request& b) {
       a.headers.size() != b.headers.size())
     return false;
   for (std::size_t i = 0; i < a.headers.size(); ++i)
-    if (a.headers[i].name != b.headers[i].name || a.headers[i].value != b.headers[i].value) return false;
+    if (a.headers[i].name != b.headers[i].name || a.headers[i].value != b.headers[i].value)
+      return false;
   return true;
 }
 
@@ -127,7 +128,8 @@ void fuzz_chunked(std::string_view in) {
   if (in.size() <= 1024) {
     const Decoded c = decode(in, 1, limit);
     check(a.status == c.status && a.error == c.error);
-    if (a.status == ChunkedDecoder::Status::Done) check(a.consumed == c.consumed && a.body == c.body);
+    if (a.status == ChunkedDecoder::Status::Done)
+      check(a.consumed == c.consumed && a.body == c.body);
   }
 }
 
@@ -137,8 +139,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view in(reinterpret_cast<const char*>(data), size);
 
   fuzz_head(in, ParseLimits{}, false);
-  static const auto forwarder_headers =
-      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"SCRIPT_NAME", "X_A"});
+  static const auto forwarder_headers = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"SCRIPT_NAME", "X_A"});
   ParseLimits tolerant;
   tolerant.request_line = 64;
   tolerant.field_size = 48;
@@ -161,7 +163,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Request r;
   if (p.parse(in, r) == ParseStatus::Complete && r.framing == BodyFraming::Chunked)
     fuzz_chunked(in.substr(r.head_length));
-  else
-    fuzz_chunked(in);
+  else fuzz_chunked(in);
   return 0;
 }

@@ -8,10 +8,10 @@
 namespace gthreadd::config {
 
 struct AppUri {
-  std::string module;            // dotted module path
-  std::string attribute;         // dotted attribute path; "application" when omitted
-  bool is_call = false;          // "factory(...)"
-  std::string call_arguments;    // raw text between the parentheses, evaluated with ast.literal_eval
+  std::string module;          // dotted module path
+  std::string attribute;       // dotted attribute path; "application" when omitted
+  bool is_call = false;        // "factory(...)"
+  std::string call_arguments;  // raw text between the parentheses, evaluated with ast.literal_eval
   std::string original;
 };
 

@@ -11,7 +11,7 @@ namespace gthreadd::config {
 struct BindAddress {
   enum class Kind { Tcp, Unix, Fd };
   Kind kind = Kind::Tcp;
-  std::string host;      // Tcp: literal address or name, without brackets
+  std::string host;  // Tcp: literal address or name, without brackets
   std::uint16_t port = 8000;
   std::string path;      // Unix
   int fd = -1;           // Fd

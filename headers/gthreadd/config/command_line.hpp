@@ -1,6 +1,7 @@
 #pragma once
 // Builds Settings from every source, later wins: defaults → config file (-c, or ./gthreadd.ini
-// / ./gunicorn.conf.py when a Python reader is installed) → GTHREADD_CMD_ARGS (else GUNICORN_CMD_ARGS) → command line (CLI11).
+// / ./gunicorn.conf.py when a Python reader is installed) → GTHREADD_CMD_ARGS (else
+// GUNICORN_CMD_ARGS) → command line (CLI11).
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -15,7 +16,8 @@ namespace gthreadd::config {
 // exit_status: what main exits with (2 by default; 1 where gunicorn exits 1, e.g. a -c file
 // that does not exist).
 struct ConfigError : std::runtime_error {
-  explicit ConfigError(const std::string& what, int status = 2) : std::runtime_error(what), exit_status(status) {}
+  explicit ConfigError(const std::string& what, int status = 2)
+      : std::runtime_error(what), exit_status(status) {}
   int exit_status;
   // The error log the sources named before the error (parse_settings fills it), so a refusal
   // also reaches the file an operator reads, not only stderr. Empty or "-": stderr only.

@@ -14,10 +14,10 @@ namespace gthreadd::config {
 
 struct SettingSpec {
   enum class Kind {
-    Value,          // one value; a later one replaces it
-    Repeatable,     // -b a -b b: values add up within one source; a later source replaces
-    Flag,           // --preload: sets the boolean; config files take true/false/yes/no/...
-    NegatedFlag,    // --no-sendfile: clears the boolean
+    Value,        // one value; a later one replaces it
+    Repeatable,   // -b a -b b: values add up within one source; a later source replaces
+    Flag,         // --preload: sets the boolean; config files take true/false/yes/no/...
+    NegatedFlag,  // --no-sendfile: clears the boolean
   };
   std::string_view name;
   std::string_view flags;  // CLI11 names, e.g. "-w,--workers"; empty: config files only
@@ -29,9 +29,9 @@ struct SettingSpec {
   // Stores one textual value; returns an empty string, or why the value is refused and the
   // accepted form (the caller adds where the value came from).
   std::function<std::string(Settings&, std::string_view)> apply;
-  std::function<std::string(const Settings&)> show;     // --print-config value
-  std::function<void(Settings&)> clear;                 // Repeatable: before a source's first value
-  bool refused = false;                                 // known gunicorn setting gthreadd refuses
+  std::function<std::string(const Settings&)> show;  // --print-config value
+  std::function<void(Settings&)> clear;              // Repeatable: before a source's first value
+  bool refused = false;                              // known gunicorn setting gthreadd refuses
 };
 
 std::span<const SettingSpec> setting_table();

@@ -25,7 +25,8 @@ class AddressMatcher {
 
   // The list as the setting holds it (one entry per element, already split on commas).
   // A bad entry returns nullopt with `error` saying which entry and why.
-  static std::optional<AddressMatcher> parse(std::span<const std::string> entries, std::string& error);
+  static std::optional<AddressMatcher> parse(std::span<const std::string> entries,
+                                             std::string& error);
   // Why `entry` is not a valid entry, or "" when it is (the settings' start-up check).
   static std::string check_entry(std::string_view entry);
 

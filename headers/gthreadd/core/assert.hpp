@@ -5,7 +5,8 @@
 // hand-off fails loudly where it happens instead of as a use-after-free later; compiled out
 // of Release builds, where the condition is not even evaluated (no cost on the hot path).
 //
-//   GTHREADD_ASSERT(conn->state == ConnState::Running, "returned a connection the pool did not own");
+//   GTHREADD_ASSERT(conn->state == ConnState::Running, "returned a connection the pool did not
+//   own");
 #if !defined(NDEBUG) || defined(GTHREADD_ASSERTIONS)
 #include <cstdio>
 #include <cstdlib>
@@ -22,10 +23,10 @@ namespace gthreadd::core::detail {
 }  // namespace gthreadd::core::detail
 
 #define GTHREADD_ASSERTIONS_ACTIVE 1
-#define GTHREADD_ASSERT(cond, msg)                                                         \
-  do {                                                                                     \
-    if (!(cond)) [[unlikely]]                                                              \
-      ::gthreadd::core::detail::assertion_failed(__FILE__, __LINE__, #cond, (msg));        \
+#define GTHREADD_ASSERT(cond, msg)                                                  \
+  do {                                                                              \
+    if (!(cond)) [[unlikely]]                                                       \
+      ::gthreadd::core::detail::assertion_failed(__FILE__, __LINE__, #cond, (msg)); \
   } while (false)
 #else
 #define GTHREADD_ASSERTIONS_ACTIVE 0

@@ -10,8 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -45,7 +45,9 @@ class ByteBuffer {
   }
   ~ByteBuffer() { drop_pages(); }
 
-  [[nodiscard]] const char* data() const noexcept { return block_ ? block_.get() + head_room_ : nullptr; }
+  [[nodiscard]] const char* data() const noexcept {
+    return block_ ? block_.get() + head_room_ : nullptr;
+  }
   [[nodiscard]] char* data() noexcept { return block_ ? block_.get() + head_room_ : nullptr; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
@@ -127,7 +129,8 @@ class ByteBuffer {
 
   // A new allocation of `capacity` bytes (plus the rooms), keeping the data.
   void regrow(std::size_t capacity) {
-    std::unique_ptr<char, Free> grown(static_cast<char*>(std::malloc(head_room_ + capacity + tail_room_)));
+    std::unique_ptr<char, Free> grown(
+        static_cast<char*>(std::malloc(head_room_ + capacity + tail_room_)));
     if (!grown) throw std::bad_alloc();
     if (size_) std::memcpy(grown.get() + head_room_, data(), size_);
     block_ = std::move(grown);

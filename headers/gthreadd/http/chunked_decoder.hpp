@@ -29,8 +29,8 @@ class ChunkedDecoder {
   [[nodiscard]] std::string_view error_reason() const noexcept { return error_reason_; }
 
   // Bounds that keep a hostile client from making us buffer without end.
-  static constexpr std::size_t kMaxChunkLine = 4096;      // size + extensions
-  static constexpr std::size_t kMaxTrailerBytes = 8192;   // whole trailer section
+  static constexpr std::size_t kMaxChunkLine = 4096;     // size + extensions
+  static constexpr std::size_t kMaxTrailerBytes = 8192;  // whole trailer section
 
  private:
   enum class State { Size, Data, DataCr, DataLf, Trailer, Finished, Failed };
@@ -40,8 +40,8 @@ class ChunkedDecoder {
 
   State state_ = State::Size;
   std::uint64_t body_limit_;
-  std::uint64_t remaining_ = 0;     // bytes left in the current chunk
-  std::uint64_t total_ = 0;         // decoded bytes so far, against body_limit_
+  std::uint64_t remaining_ = 0;  // bytes left in the current chunk
+  std::uint64_t total_ = 0;      // decoded bytes so far, against body_limit_
   std::size_t trailer_bytes_ = 0;
   int error_status_ = 400;
   std::string_view error_reason_;

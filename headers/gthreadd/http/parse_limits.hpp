@@ -17,12 +17,12 @@ enum class HeaderMap {
 
 // Resolved limits (0 in a gunicorn setting is already turned into its maximum here).
 struct ParseLimits {
-  std::size_t request_line = 8190;     // request line without its CRLF longer → 414
-  std::size_t fields = 100;            // more header fields → 431
+  std::size_t request_line = 8190;  // request line without its CRLF longer → 414
+  std::size_t fields = 100;         // more header fields → 431
   // gunicorn counts a field line with its CRLF, plus each obs-fold continuation line with
   // its CRLF: a count over this → 431. So the default lets "name: value" be 8188 bytes.
   std::size_t field_size = 8190;
-  std::uint64_t body = 1ull << 30;     // Content-Length or decoded chunked size over → 413 (0 = none)
+  std::uint64_t body = 1ull << 30;  // Content-Length or decoded chunked size over → 413 (0 = none)
   bool permit_unconventional_method = false;  // lower-case / unusual token methods
   bool casefold_method = false;               // upper-case the method (gunicorn 22+)
   bool permit_obsolete_folding = false;       // obs-fold joined with one SP instead of 400

@@ -52,10 +52,10 @@ struct ProxyHeader {
   // proxy's own health check), v2 UNSPEC, and the families and transports the spec lets
   // a receiver fall back on (UDP, AF_UNIX). The real peer stays the peer.
   bool use_real_peer = true;
-  int family = 0;                 // AF_INET or AF_INET6 when !use_real_peer
-  std::string source_addr;        // the client, canonical text (inet_ntop): "203.0.113.7"
+  int family = 0;           // AF_INET or AF_INET6 when !use_real_peer
+  std::string source_addr;  // the client, canonical text (inet_ntop): "203.0.113.7"
   std::uint16_t source_port = 0;
-  std::string dest_addr;          // the address the client connected to, on the proxy
+  std::string dest_addr;  // the address the client connected to, on the proxy
   std::uint16_t dest_port = 0;
   // gunicorn's PROXY_PROTOCOL environ value: "TCP4", "TCP6", "UNKNOWN" (v1), "LOCAL",
   // "UNSPEC" (v2).
@@ -66,7 +66,8 @@ class ProxyHeaderParser {
  public:
   // `peer_allowed`: the real peer is in proxy_allow_ips (AddressMatcher::allows on the
   // socket address; unix-socket peers are allowed, as in gunicorn).
-  ProxyHeaderParser(ProxyMode mode, bool peer_allowed) noexcept : mode_(mode), allowed_(peer_allowed) {}
+  ProxyHeaderParser(ProxyMode mode, bool peer_allowed) noexcept
+      : mode_(mode), allowed_(peer_allowed) {}
 
   // `data`: the connection's bytes from its first one. Once the status is final (anything
   // but Incomplete) it stays what it was, whatever is fed afterwards.

@@ -22,12 +22,12 @@ struct HeaderField {
 enum class BodyFraming { None, ContentLength, Chunked };
 
 struct Request {
-  std::string_view method;      // as sent, or upper-cased under casefold_http_method
-  std::string_view target;      // request-target exactly as sent (RAW_URI)
-  std::string_view path;        // raw, still %-encoded path; for absolute-form the URI's path
-                                // ("/" when it has none); "*" for OPTIONS *
-  std::string_view query;       // after '?', without it; empty when none
-  int version_minor = 1;        // HTTP/1.<minor>: 0 or 1
+  std::string_view method;  // as sent, or upper-cased under casefold_http_method
+  std::string_view target;  // request-target exactly as sent (RAW_URI)
+  std::string_view path;    // raw, still %-encoded path; for absolute-form the URI's path
+                            // ("/" when it has none); "*" for OPTIONS *
+  std::string_view query;   // after '?', without it; empty when none
+  int version_minor = 1;    // HTTP/1.<minor>: 0 or 1
   std::vector<HeaderField> headers;
   BodyFraming framing = BodyFraming::None;
   std::uint64_t content_length = 0;  // valid when framing == ContentLength

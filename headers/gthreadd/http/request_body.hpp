@@ -97,8 +97,8 @@ class RequestBody {
   std::size_t filling_ = 0;               // the piece the next bytes go to
   core::UniqueFd file_;
   std::uint64_t size_ = 0;
-  int idle_clears_ = 0;     // clears since a large capacity was last needed
-  bool released_ = false;   // release_piece() since the last clear()
+  int idle_clears_ = 0;    // clears since a large capacity was last needed
+  bool released_ = false;  // release_piece() since the last clear()
   int last_error_ = 0;
 };
 

@@ -15,8 +15,8 @@ namespace gthreadd::http {
 enum class ParseStatus { Incomplete, Complete, Error };
 
 struct ParseError {
-  int status = 400;               // 400, 414, 431, 501, 505
-  std::string_view reason;        // static text for the log, e.g. "bare LF in header"
+  int status = 400;         // 400, 414, 431, 501, 505
+  std::string_view reason;  // static text for the log, e.g. "bare LF in header"
 };
 
 class RequestParser {
@@ -66,20 +66,20 @@ class RequestParser {
   ParseLimits limits_;
   ParseError error_;
   ParseStatus state_ = ParseStatus::Incomplete;  // sticky once Complete or Error
-  std::size_t scanned_ = 0;        // bytes of complete, validated lines
-  std::size_t searched_ = 0;       // bytes already searched for LF (the partial line is not rescanned)
+  std::size_t scanned_ = 0;                      // bytes of complete, validated lines
+  std::size_t searched_ = 0;  // bytes already searched for LF (the partial line is not rescanned)
   std::size_t request_start_ = 0;  // after ignored leading empty lines
   std::size_t empty_lines_ = 0;
-  std::size_t fields_seen_ = 0;    // including dropped ones: the limit counts what was sent
+  std::size_t fields_seen_ = 0;  // including dropped ones: the limit counts what was sent
   bool request_line_done_ = false;
   bool last_field_dropped_ = false;
-  bool trusted_forwarder_ = false; // per connection: not touched by reset()
-  std::size_t field_bytes_ = 0;    // the current field's lines with their CRLFs (gunicorn's count)
+  bool trusted_forwarder_ = false;  // per connection: not touched by reset()
+  std::size_t field_bytes_ = 0;     // the current field's lines with their CRLFs (gunicorn's count)
   std::vector<FieldOffsets> fields_;  // rebuilt into views into Request's copy at Complete
   std::string folded_;                // joined obs-fold values (only with permit_obsolete_folding)
   std::size_t method_len_ = 0, target_off_ = 0, target_len_ = 0;
   std::size_t path_off_ = 0, path_len_ = 0, query_off_ = 0, query_len_ = 0;
-  bool path_is_root_ = false;      // absolute-form without a path: "/" (RFC 9112 §3.2.2)
+  bool path_is_root_ = false;  // absolute-form without a path: "/" (RFC 9112 §3.2.2)
   int version_minor_ = 1;
 };
 

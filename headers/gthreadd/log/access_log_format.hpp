@@ -26,9 +26,30 @@ class AccessLogFormat {
   [[nodiscard]] std::vector<std::string> environ_names() const;
 
   enum class Atom : char {
-    Literal, RemoteAddr, Ident, User, Time, RequestLine, Status, Method, Path, Query, Protocol,
-    BytesB, Bytesb, Referer, UserAgent, Seconds, Micros, Millis, SecondsDecimal, Pid,
-    RequestHeader, ResponseHeader, Environ, Unknown,
+    Literal,
+    RemoteAddr,
+    Ident,
+    User,
+    Time,
+    RequestLine,
+    Status,
+    Method,
+    Path,
+    Query,
+    Protocol,
+    BytesB,
+    Bytesb,
+    Referer,
+    UserAgent,
+    Seconds,
+    Micros,
+    Millis,
+    SecondsDecimal,
+    Pid,
+    RequestHeader,
+    ResponseHeader,
+    Environ,
+    Unknown,
   };
   struct Part {
     Atom atom = Atom::Literal;

@@ -15,13 +15,13 @@ namespace gthreadd::log {
 struct AccessRecord {
   using Header = std::pair<std::string_view, std::string_view>;  // name, value as received/sent
 
-  std::string_view remote_addr;   // %(h)s; empty → "-"
-  std::string_view method;        // %(m)s
-  std::string_view raw_uri;       // RAW_URI: the request target as sent
-  std::string_view path;          // %(U)s: PATH_INFO (decoded)
-  std::string_view query;         // %(q)s: QUERY_STRING
-  std::string_view protocol;      // %(H)s: "HTTP/1.1"
-  int status = 0;                 // %(s)s
+  std::string_view remote_addr;  // %(h)s; empty → "-"
+  std::string_view method;       // %(m)s
+  std::string_view raw_uri;      // RAW_URI: the request target as sent
+  std::string_view path;         // %(U)s: PATH_INFO (decoded)
+  std::string_view query;        // %(q)s: QUERY_STRING
+  std::string_view protocol;     // %(H)s: "HTTP/1.1"
+  int status = 0;                // %(s)s
   // %(B)s / %(b)s: body bytes sent (gunicorn's resp.sent). nullopt prints "-".
   std::optional<std::uint64_t> response_length;
   std::span<const Header> request_headers;   // %(f)s %(a)s %(u)s %({name}i)s
@@ -31,7 +31,7 @@ struct AccessRecord {
   std::function<std::optional<std::string>(std::string_view)> environ;
   std::chrono::system_clock::time_point start;  // request start; %(t)s is start + duration
   std::chrono::microseconds duration{0};        // %(T)s %(D)s %(M)s %(L)s
-  int pid = 0;                                   // %(p)s; 0 = this process
+  int pid = 0;                                  // %(p)s; 0 = this process
 };
 
 }  // namespace gthreadd::log

@@ -33,7 +33,9 @@ class RequestLog {
   // False when no sink wants request records: the caller then skips building them.
   [[nodiscard]] bool enabled() const noexcept;
   // Environ keys (lower-cased) the access log format prints; empty when none.
-  [[nodiscard]] const std::vector<std::string>& environ_names() const noexcept { return environ_names_; }
+  [[nodiscard]] const std::vector<std::string>& environ_names() const noexcept {
+    return environ_names_;
+  }
 
   void log(const AccessRecord& record);
 

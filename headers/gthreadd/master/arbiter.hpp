@@ -72,7 +72,7 @@ class Arbiter {
   WorkerTable table_;
   // Each worker's heartbeat file (opened before its fork), by pid: the same pids as table_.
   std::map<pid_t, std::unique_ptr<worker::Heartbeat>> heartbeats_;
-  std::unique_ptr<wsgi::AppRunner> preloaded_;  // --preload: loaded here, inherited by fork
+  std::unique_ptr<wsgi::AppRunner> preloaded_;       // --preload: loaded here, inherited by fork
   std::unique_ptr<metrics::MasterMetrics> metrics_;  // --metrics-bind; null when off
   bool halt_ = false;
   int exit_code_ = 0;

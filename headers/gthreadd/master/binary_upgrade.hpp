@@ -32,7 +32,9 @@ class BinaryUpgrade {
   // The master we replace, while it lives and we have not been promoted; 0 otherwise.
   [[nodiscard]] pid_t old_master() const noexcept { return old_master_; }
   // Another master uses the sockets too: unix socket files must stay when we stop.
-  [[nodiscard]] bool sockets_shared() const noexcept { return new_master_ != 0 || old_master_ != 0; }
+  [[nodiscard]] bool sockets_shared() const noexcept {
+    return new_master_ != 0 || old_master_ != 0;
+  }
 
  private:
   [[noreturn]] void exec_new_master(pid_t master, const std::vector<net::Listener>& listeners,

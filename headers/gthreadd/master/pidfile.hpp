@@ -1,8 +1,8 @@
 #pragma once
 // -p/--pid: written once the master listens, removed when it exits (only if it still holds
 // our pid, so a successor's file is never deleted — gunicorn's Pidfile.unlink rule).
-#include <string>
 #include <sys/types.h>
+#include <string>
 
 namespace gthreadd::master {
 

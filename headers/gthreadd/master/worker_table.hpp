@@ -39,15 +39,15 @@ class WorkerTable {
 
   struct Worker {
     pid_t pid = 0;
-    int age = 0;             // gunicorn's worker.age: 1 for the first worker forked
-    unsigned generation = 0; // bumped by every reload (HUP)
-    int cpu = -1;            // --cpu-affinity: its CPU; -1 = not pinned
-    bool booted = false;     // its loop has beaten: the app is imported and it serves
-    bool retiring = false;   // asked for a successor (--max-requests); not counted
-    bool stopping = false;   // TERM sent; it is gone for the policy
-    bool aborted = false;    // SIGABRT sent for a stale heartbeat
-    TimePoint last_beat{};   // when booted: the time its heartbeat says it last made progress
-    TimePoint kill_at{};     // when stopping or aborted: SIGKILL from then on
+    int age = 0;              // gunicorn's worker.age: 1 for the first worker forked
+    unsigned generation = 0;  // bumped by every reload (HUP)
+    int cpu = -1;             // --cpu-affinity: its CPU; -1 = not pinned
+    bool booted = false;      // its loop has beaten: the app is imported and it serves
+    bool retiring = false;    // asked for a successor (--max-requests); not counted
+    bool stopping = false;    // TERM sent; it is gone for the policy
+    bool aborted = false;     // SIGABRT sent for a stale heartbeat
+    TimePoint last_beat{};    // when booted: the time its heartbeat says it last made progress
+    TimePoint kill_at{};      // when stopping or aborted: SIGKILL from then on
   };
 
   enum class Action { Stop, Abort, Kill };  // SIGTERM, SIGABRT, SIGKILL

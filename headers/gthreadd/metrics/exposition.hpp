@@ -14,12 +14,13 @@ namespace gthreadd::metrics {
 inline constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 struct ListenerSample {
-  std::string name;       // label value: the listener's URL
+  std::string name;  // label value: the listener's URL
   std::int64_t queued = 0;
   std::int64_t limit = 0;
 };
 
-std::string render_prometheus(const Snapshot& snapshot, const std::vector<ListenerSample>& listeners);
+std::string render_prometheus(const Snapshot& snapshot,
+                              const std::vector<ListenerSample>& listeners);
 
 // What the endpoint serves: a snapshot of `block` and the backlog of each TCP listener.
 std::string render_block(SharedBlock& block, const std::vector<ListenerRef>& listeners);

@@ -15,8 +15,10 @@ namespace gthreadd::metrics {
 
 using Counter = std::atomic<std::uint64_t>;  // only grows; folded into "retired" on reap
 using Gauge = std::atomic<std::int64_t>;     // goes up and down; zeroed on reap
-static_assert(Counter::is_always_lock_free, "metrics counters must be lock-free to live in shared memory");
-static_assert(Gauge::is_always_lock_free, "metrics gauges must be lock-free to live in shared memory");
+static_assert(Counter::is_always_lock_free,
+              "metrics counters must be lock-free to live in shared memory");
+static_assert(Gauge::is_always_lock_free,
+              "metrics gauges must be lock-free to live in shared memory");
 
 // gthreadd_requests_total{method=...}: the methods RFC 9110 section 9.3 defines and PATCH
 // (RFC 5789) by name, everything else (CONNECT, TRACE, WebDAV, extension methods) as "other",
@@ -37,7 +39,7 @@ inline constexpr std::array<std::string_view, kStatusClasses> kStatusNames = {"1
 // by the exposition writer.
 inline constexpr std::size_t kBuckets = 12;
 inline constexpr std::array<std::uint64_t, kBuckets - 1> kBucketBoundsNs = {
-    5'000'000, 10'000'000, 25'000'000, 50'000'000, 100'000'000, 250'000'000,
+    5'000'000,   10'000'000,    25'000'000,    50'000'000,    100'000'000,   250'000'000,
     500'000'000, 1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
 inline constexpr std::array<std::string_view, kBuckets> kBucketLabels = {
     "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"};
@@ -59,13 +61,13 @@ struct alignas(64) WorkerSlot {
   Counter gil_wait_ns{0};                            // time requests waited for the GIL
   Counter gil_waits{0};
   // Gauges: what the live worker is doing now; zeroed when it is reaped.
-  Gauge in_flight{0};         // requests read and not yet answered (waiting + running)
-  Gauge waiting{0};           // requests waiting for a pool thread
-  Gauge busy_threads{0};      // pool threads running a request
-  Gauge threads{0};           // pool size (idle threads = threads - busy_threads)
+  Gauge in_flight{0};     // requests read and not yet answered (waiting + running)
+  Gauge waiting{0};       // requests waiting for a pool thread
+  Gauge busy_threads{0};  // pool threads running a request
+  Gauge threads{0};       // pool size (idle threads = threads - busy_threads)
   Gauge open_connections{0};
-  Gauge idle_keepalive{0};    // kept-alive connections waiting for their next request
-  Gauge rss_bytes{0};         // resident memory, sampled by the master at each scrape
+  Gauge idle_keepalive{0};  // kept-alive connections waiting for their next request
+  Gauge rss_bytes{0};       // resident memory, sampled by the master at each scrape
 };
 
 // Written by the master only; read by its endpoint thread.

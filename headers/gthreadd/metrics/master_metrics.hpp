@@ -2,10 +2,10 @@
 // The master's whole share of the metrics, so the arbiter calls one object at four points:
 // start (before the first fork), before/after each fork, and on each reap.
 //
-//   auto m = MasterMetrics::start(settings.metrics_bind, settings.workers, listener_refs(listeners), log, error);
-//   const int slot = m ? m->before_fork() : -1;       // master, before fork()
-//   child:  if (m) m->in_child(slot);                  // before the worker starts a thread
-//   parent: if (m) m->forked(slot, pid);               // or m->fork_failed(slot)
+//   auto m = MasterMetrics::start(settings.metrics_bind, settings.workers,
+//   listener_refs(listeners), log, error); const int slot = m ? m->before_fork() : -1;       //
+//   master, before fork() child:  if (m) m->in_child(slot);                  // before the worker
+//   starts a thread parent: if (m) m->forked(slot, pid);               // or m->fork_failed(slot)
 //   reap:   if (m) m->reaped(pid, classify_exit(status, facts));
 #include <sys/types.h>
 
@@ -26,11 +26,11 @@ namespace gthreadd::metrics {
 
 // What the master knows about a worker it reaps, besides its wait status.
 struct ExitFacts {
-  bool boot_failed = false;   // exited with a boot or app-load error code
-  bool timed_out = false;     // killed for a stale heartbeat (WORKER TIMEOUT)
-  bool memory = false;        // replaced for its memory (--max-worker-memory)
-  bool max_requests = false;  // replaced after --max-requests
-  bool asked_to_stop = false; // sent TERM by the master (reload, TTOU, stop)
+  bool boot_failed = false;    // exited with a boot or app-load error code
+  bool timed_out = false;      // killed for a stale heartbeat (WORKER TIMEOUT)
+  bool memory = false;         // replaced for its memory (--max-worker-memory)
+  bool max_requests = false;   // replaced after --max-requests
+  bool asked_to_stop = false;  // sent TERM by the master (reload, TTOU, stop)
 };
 
 // The reason label of gthreadd_worker_exits_total: what the master asked for first, then a
@@ -44,9 +44,9 @@ class MasterMetrics {
  public:
   // nullptr when `bind` is unset (metrics off), or with `error` when the block or the
   // endpoint's thread cannot be made.
-  static std::unique_ptr<MasterMetrics> start(const std::optional<config::BindAddress>& bind, int workers,
-                                              std::vector<ListenerRef> listeners, Endpoint::Log log,
-                                              std::string& error);
+  static std::unique_ptr<MasterMetrics> start(const std::optional<config::BindAddress>& bind,
+                                              int workers, std::vector<ListenerRef> listeners,
+                                              Endpoint::Log log, std::string& error);
 
   // A slot for the next worker; -1 (logged once) when all are taken.
   int before_fork();

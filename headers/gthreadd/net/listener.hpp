@@ -14,7 +14,7 @@ struct Listener {
   core::UniqueFd fd;
   config::BindAddress address;  // with the real port filled in when port 0 was asked for
   bool is_unix = false;
-  bool inherited = false;       // from the environment: never unlinked by us
+  bool inherited = false;  // from the environment: never unlinked by us
 
   [[nodiscard]] std::string url() const { return address.url(); }
 };

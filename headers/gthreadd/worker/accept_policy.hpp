@@ -35,8 +35,8 @@ class AcceptHost {
 
 class AcceptPolicy {
  public:
-  AcceptPolicy(const config::Settings& settings, std::vector<net::Listener>& listeners, Poller& poller,
-               AcceptHost& host);
+  AcceptPolicy(const config::Settings& settings, std::vector<net::Listener>& listeners,
+               Poller& poller, AcceptHost& host);
 
   [[nodiscard]] bool has_capacity() const;
   // Registers the listeners with the poller while there is capacity, removes them when not.
@@ -49,7 +49,7 @@ class AcceptPolicy {
   // When check_overflow wants to run next; {} when it does not.
   [[nodiscard]] Clock::time_point next_check() const noexcept { return overflow_check_; }
   void fds_freed() noexcept { fds_exhausted_ = false; }  // a connection closed
-  void tick(Clock::time_point now);                       // retries after running out of fds
+  void tick(Clock::time_point now);                      // retries after running out of fds
   // Stops listening for good and closes this worker's copies of the listeners.
   void close_listeners();
 
@@ -66,7 +66,7 @@ class AcceptPolicy {
   bool listening_ = false;
   bool fds_exhausted_ = false;  // accept hit EMFILE/ENFILE: not accepting
   Clock::time_point fds_retry_at_{};
-  bool fd_episode_ = false;  // the error was logged; ends at the next accept
+  bool fd_episode_ = false;             // the error was logged; ends at the next accept
   Clock::time_point overflow_check_{};  // next look at the unaccepted queue; {} = off
   bool overflow_seen_ = false;          // a connection was waiting at the last look
 };

@@ -18,14 +18,19 @@ namespace gthreadd::worker {
 
 class BodyBudget {
  public:
-  BodyBudget(std::uint64_t memory_cap, std::uint64_t disk_cap) : memory_cap_(memory_cap), disk_cap_(disk_cap) {}
+  BodyBudget(std::uint64_t memory_cap, std::uint64_t disk_cap)
+      : memory_cap_(memory_cap), disk_cap_(disk_cap) {}
   [[nodiscard]] bool take_memory(std::uint64_t n) noexcept { return take(memory_, memory_cap_, n); }
   [[nodiscard]] bool take_disk(std::uint64_t n) noexcept { return take(disk_, disk_cap_, n); }
   void give_memory(std::uint64_t n) noexcept { memory_.fetch_sub(n, std::memory_order_relaxed); }
   void give_disk(std::uint64_t n) noexcept { disk_.fetch_sub(n, std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t disk_cap() const noexcept { return disk_cap_; }
-  [[nodiscard]] std::uint64_t memory_in_use() const noexcept { return memory_.load(std::memory_order_relaxed); }
-  [[nodiscard]] std::uint64_t disk_in_use() const noexcept { return disk_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t memory_in_use() const noexcept {
+    return memory_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t disk_in_use() const noexcept {
+    return disk_.load(std::memory_order_relaxed);
+  }
 
  private:
   static bool take(std::atomic<std::uint64_t>& used, std::uint64_t cap, std::uint64_t n) noexcept {

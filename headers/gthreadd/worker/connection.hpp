@@ -35,30 +35,37 @@ enum class ConnState {
 };
 
 struct Connection {
-  Connection(core::UniqueFd f, const http::ParseLimits& limits, std::string spill_dir, BodyBudget* budget)
-      : fd(std::move(f)), socket(fd.get()), parser(limits), body(std::move(spill_dir)), chunked(limits.body), charge(budget) {}
+  Connection(core::UniqueFd f, const http::ParseLimits& limits, std::string spill_dir,
+             BodyBudget* budget)
+      : fd(std::move(f)),
+        socket(fd.get()),
+        parser(limits),
+        body(std::move(spill_dir)),
+        chunked(limits.body),
+        charge(budget) {}
 
   core::UniqueFd fd;
-  SocketTransport socket;     // the plain transport over fd; TLS will add its own
+  SocketTransport socket;  // the plain transport over fd; TLS will add its own
   // Every read, write and sendfile of this connection goes here (never to fd directly).
   [[nodiscard]] Transport& io() noexcept { return socket; }
   wsgi::PeerInfo peer;
-  core::ByteBuffer buf;       // bytes read and not yet consumed (the parsed Request owns a copy of its head)
-  std::size_t head_start = 0; // where the current request starts in buf
-  std::size_t body_read = 0;  // bytes of buf after the head consumed into the body
+  core::ByteBuffer
+      buf;  // bytes read and not yet consumed (the parsed Request owns a copy of its head)
+  std::size_t head_start = 0;  // where the current request starts in buf
+  std::size_t body_read = 0;   // bytes of buf after the head consumed into the body
   http::RequestParser parser;
   http::Request request;
   http::RequestBody body;
   http::ChunkedDecoder chunked;
-  BodyCharge charge;              // this body's share of the worker's BodyBudget
+  BodyCharge charge;  // this body's share of the worker's BodyBudget
   // --proxy-protocol: engaged from accept until the connection's first bytes said whether
   // a PROXY header is there; never again on this connection (it precedes the first request).
   std::optional<http::ProxyHeaderParser> proxy;
   Clock::time_point request_started{};  // first byte of the current request's head
   ConnState state = ConnState::Idle;
-  Clock::time_point deadline{};   // meaning depends on state
+  Clock::time_point deadline{};  // meaning depends on state
   bool continue_sent = false;
-  bool keep_alive = true;         // written by the pool thread from the response outcome
+  bool keep_alive = true;  // written by the pool thread from the response outcome
   // The quiet-return protocol (Pool). Written by the pool thread under the ReturnQueue's
   // lock as it hands the connection back, read by the loop once it took it: handed back
   // already reset for the next request, its fd still registered, without waking the loop

@@ -33,8 +33,9 @@ namespace gthreadd::worker {
 
 class EventLoop final : private AcceptHost {
  public:
-  EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners, RequestHandler& handler,
-            const Heartbeat& heartbeat, tbb::task_arena& arena, int signal_fd, FileWatcher* watcher = nullptr,
+  EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
+            RequestHandler& handler, const Heartbeat& heartbeat, tbb::task_arena& arena,
+            int signal_fd, FileWatcher* watcher = nullptr,
             const wsgi::InterpreterProbe* probe = nullptr);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
@@ -45,7 +46,9 @@ class EventLoop final : private AcceptHost {
   int run();
   // Adopts a connected, non-blocking socket as if accepted from listener `listener_index`
   // (tests drive the loop over socketpairs this way). Loop thread (or before run()).
-  void adopt(core::UniqueFd fd, std::size_t listener_index) { add_connection(std::move(fd), listener_index); }
+  void adopt(core::UniqueFd fd, std::size_t listener_index) {
+    add_connection(std::move(fd), listener_index);
+  }
 
  private:
   // While stopping, how long a connection whose last response said keep-alive stays open
@@ -92,7 +95,7 @@ class EventLoop final : private AcceptHost {
 
   Poller poller_;
   int signal_fd_;
-  char signal_tag_ = 0;   // epoll tags: only their addresses matter
+  char signal_tag_ = 0;  // epoll tags: only their addresses matter
   char returns_tag_ = 0;
   char reload_tag_ = 0;
   FileWatcher* watcher_;

@@ -37,7 +37,8 @@ class FileWatcher {
   // Starts a thread that calls `scan` every `period` and watches what it returns (files
   // already watched are skipped), and expands the glob patterns again. `scan` may return
   // nothing when nothing new was imported.
-  void rescan_every(std::chrono::milliseconds period, std::function<std::vector<std::string>()> scan);
+  void rescan_every(std::chrono::milliseconds period,
+                    std::function<std::vector<std::string>()> scan);
   [[nodiscard]] bool watches(const std::string& file) const;
 
  private:
@@ -45,11 +46,11 @@ class FileWatcher {
   [[nodiscard]] std::vector<std::string> expand_patterns() const;
 
   core::UniqueFd fd_;
-  mutable std::mutex mutex_;                     // the maps: watch() runs on the rescan thread
-  std::unordered_map<int, std::string> dirs_;    // watch descriptor → directory
+  mutable std::mutex mutex_;                   // the maps: watch() runs on the rescan thread
+  std::unordered_map<int, std::string> dirs_;  // watch descriptor → directory
   std::set<std::string> watched_dirs_;
-  std::set<std::string> files_;                  // absolute paths
-  std::vector<std::string> patterns_;            // glob patterns, re-expanded by the rescan
+  std::set<std::string> files_;        // absolute paths
+  std::vector<std::string> patterns_;  // glob patterns, re-expanded by the rescan
 
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

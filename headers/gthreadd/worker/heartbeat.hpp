@@ -17,7 +17,7 @@ class Heartbeat {
   // Throws std::runtime_error if the file cannot be created in `dir` (empty: /dev/shm
   // when it exists, else /tmp).
   explicit Heartbeat(const std::string& dir);
-  void beat() const noexcept;                   // worker side
+  void beat() const noexcept;  // worker side
   // Worker side: it last made progress `ago` before now. The master counts --timeout from
   // that moment, so a worker beating for a past moment is timed out when that moment is
   // --timeout old, not --timeout after it stopped beating.
@@ -28,7 +28,7 @@ class Heartbeat {
   [[nodiscard]] bool booting() const noexcept;
   // --max-requests: the worker asks to be replaced (it keeps serving until the master has
   // a booted successor and sends TERM, so capacity never drops to zero).
-  void request_retirement() const noexcept;          // worker side
+  void request_retirement() const noexcept;                  // worker side
   [[nodiscard]] bool retirement_requested() const noexcept;  // master side
   [[nodiscard]] double seconds_since_beat() const noexcept;  // master side
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }

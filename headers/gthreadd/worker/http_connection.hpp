@@ -59,8 +59,8 @@ class HttpConnection {
   Step advance_body(Connection& conn, bool eof);
   std::optional<Step> take_proxy_header(Connection& conn, bool eof);  // nullopt: go on parsing
   std::optional<Step> start_body(Connection& conn);                   // nullopt: read the body
-  bool charge_known_length(Connection& conn);  // false: rejected
-  bool charge_growth(Connection& conn);        // chunked bodies, as they grow; false: rejected
+  bool charge_known_length(Connection& conn);                         // false: rejected
+  bool charge_growth(Connection& conn);  // chunked bodies, as they grow; false: rejected
   void body_store_failed(Connection& conn);
 
   BodyBudget& budget_;

@@ -43,7 +43,8 @@ namespace gthreadd::worker {
 
 class Pool {
  public:
-  Pool(tbb::task_arena& arena, RequestHandler& handler, int threads, std::chrono::milliseconds send_timeout);
+  Pool(tbb::task_arena& arena, RequestHandler& handler, int threads,
+       std::chrono::milliseconds send_timeout);
   // Closes the run queue (what waits in it is dropped) and waits until the last task is
   // out: the tasks point at this object.
   ~Pool();
@@ -62,7 +63,9 @@ class Pool {
   }
   // The quiet-return protocol's loop side: an edge for a connection the loop does not
   // own. False when it was returned meanwhile (collect, then handle the edge).
-  [[nodiscard]] bool note_early_edge(const Connection* conn) { return returns_.note_early_edge(conn); }
+  [[nodiscard]] bool note_early_edge(const Connection* conn) {
+    return returns_.note_early_edge(conn);
+  }
   void forget_edge(const Connection* conn) { returns_.forget(conn); }
   // Nothing running and nothing to collect.
   [[nodiscard]] bool idle();
@@ -73,9 +76,9 @@ class Pool {
   [[nodiscard]] std::chrono::milliseconds send_timeout() const noexcept { return send_timeout_; }
 
  private:
-  void run_task();                     // pool thread: the task's loop
-  void serve(Connection& conn);        // pool thread
-  void hand_back(std::unique_ptr<Connection> conn);  // pool thread
+  void run_task();                                        // pool thread: the task's loop
+  void serve(Connection& conn);                           // pool thread
+  void hand_back(std::unique_ptr<Connection> conn);       // pool thread
   bool may_return_quietly(const Connection& conn) const;  // pool thread
 
   RequestHandler& handler_;

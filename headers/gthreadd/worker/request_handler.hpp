@@ -29,8 +29,9 @@ class RequestHandler {
                                 const wsgi::PeerInfo& peer, wsgi::ResponseWriter& writer) = 0;
   // On the event loop thread: the access-log line of a request the worker answered itself
   // (a rejected head, a deadline, a full body budget).
-  virtual void log_answer_without_app(const http::Request& request, const wsgi::PeerInfo& peer, int status,
-                                      std::uint64_t body_bytes, std::chrono::microseconds duration) = 0;
+  virtual void log_answer_without_app(const http::Request& request, const wsgi::PeerInfo& peer,
+                                      int status, std::uint64_t body_bytes,
+                                      std::chrono::microseconds duration) = 0;
 };
 
 }  // namespace gthreadd::worker

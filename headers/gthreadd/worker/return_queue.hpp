@@ -3,8 +3,9 @@
 // The mutex is never held while taking the GIL (pool threads push after releasing it).
 //
 // Threads: push() on pool threads; take(), drain(), note_early_edge(), forget() and fd()
-// on the loop thread; size() on any. A loud push writes the eventfd only when no wake-up is pending, so one eventfd write
-// and read serve a batch; a quiet push never writes it (Pool: the quiet-return protocol).
+// on the loop thread; size() on any. A loud push writes the eventfd only when no wake-up is
+// pending, so one eventfd write and read serve a batch; a quiet push never writes it (Pool: the
+// quiet-return protocol).
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -99,7 +100,7 @@ class ReturnQueue {
   std::mutex mutex_;
   std::vector<std::unique_ptr<Connection>> items_;
   std::atomic<std::size_t> size_{0};
-  bool wake_pending_ = false;  // the eventfd was written and not yet drained
+  bool wake_pending_ = false;                    // the eventfd was written and not yet drained
   std::unordered_set<const Connection*> early_;  // edges seen while the pool had these
 };
 

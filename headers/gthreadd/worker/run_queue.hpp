@@ -64,7 +64,8 @@ class RunQueue {
 
   // Set by the loop: more open connections than pool threads (see pop).
   void set_crowded(bool crowded) {
-    if (crowded_.load(std::memory_order_relaxed) != crowded) crowded_.store(crowded, std::memory_order_relaxed);
+    if (crowded_.load(std::memory_order_relaxed) != crowded)
+      crowded_.store(crowded, std::memory_order_relaxed);
   }
 
   // Without waiting: the oldest connection, or nullptr.

@@ -31,15 +31,16 @@ class AppRunner final : public worker::RequestHandler {
   // Called on a pool thread that does NOT hold the GIL. Each pool thread gets one Python
   // thread state for its whole life on first use (threading.local survives requests).
   // `request.keep_alive` is the client's wish; the outcome may say close anyway.
-  RequestOutcome handle(const http::Request& request, http::RequestBody& body,
-                        const PeerInfo& peer, ResponseWriter& writer) override;
+  RequestOutcome handle(const http::Request& request, http::RequestBody& body, const PeerInfo& peer,
+                        ResponseWriter& writer) override;
 
   // The access-log line (and StatsD request metrics) of an answer the worker gave without
   // the app: a rejected request, a deadline, a full body budget. gunicorn's handle_error
   // logs one for a request it could parse; here every answered request gets one, with
   // "-" for what was never received. On the event loop thread, without the GIL.
   void log_answer_without_app(const http::Request& request, const PeerInfo& peer, int status,
-                              std::uint64_t body_bytes, std::chrono::microseconds duration) override;
+                              std::uint64_t body_bytes,
+                              std::chrono::microseconds duration) override;
 
  private:
   struct Impl;

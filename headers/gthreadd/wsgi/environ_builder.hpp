@@ -55,12 +55,13 @@ class GTHREADD_PY_HIDDEN EnvironBuilder {
     return forwarded_allow_.allows_peer(peer.remote_addr, peer.unix_socket);
   }
   // The SCRIPT_NAME a trusted forwarder sent (gunicorn 22+ forwarder_headers), or null.
-  const http::HeaderField* forwarded_script_name(const http::Request& request, const PeerInfo& peer) const;
+  const http::HeaderField* forwarded_script_name(const http::Request& request,
+                                                 const PeerInfo& peer) const;
 
   pybind11::dict template_;
   std::string script_name_;
   core::AddressMatcher forwarded_allow_;  // forwarded_allow_ips: '*', addresses, CIDR ranges
-  bool script_name_forwardable_ = false;   // forwarder_headers lists SCRIPT_NAME (or '*')
+  bool script_name_forwardable_ = false;  // forwarder_headers lists SCRIPT_NAME (or '*')
   std::vector<std::pair<std::string, std::string>> secure_headers_;  // upper-case name, value
   std::array<std::vector<KnownHeader>, kLongestKnown + 1> known_by_length_;
   std::vector<std::pair<std::string, PyObject*>> methods_;  // "GET" → interned "GET"

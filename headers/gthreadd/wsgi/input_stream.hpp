@@ -16,8 +16,7 @@ class InputStream {
   // The runner passes the body as const, but it belongs to the connection whose request
   // this stream serves, and reading a whole piece of it hands that piece to Python
   // (adopt_piece): that is the one change made through this pointer.
-  explicit InputStream(http::RequestBody* body)
-      : body_(body), size_(body->size()) {}
+  explicit InputStream(http::RequestBody* body) : body_(body), size_(body->size()) {}
 
   pybind11::bytes read(const pybind11::object& size);
   pybind11::bytes readline(const pybind11::object& size);

@@ -18,12 +18,12 @@
 namespace gthreadd::wsgi {
 
 struct BoardEntry {
-  std::uint64_t request = 0;   // this thread's request counter: tells one request from the next
-  unsigned long thread_id = 0; // pthread_self(), which is what faulthandler prints
-  std::int64_t started_ns = 0; // CLOCK_MONOTONIC; 0: the thread is idle
+  std::uint64_t request = 0;    // this thread's request counter: tells one request from the next
+  unsigned long thread_id = 0;  // pthread_self(), which is what faulthandler prints
+  std::int64_t started_ns = 0;  // CLOCK_MONOTONIC; 0: the thread is idle
   char method[16] = {};
-  char target[256] = {};       // truncated, always NUL-terminated
-  char peer[64] = {};          // "127.0.0.1:5555", or "unix"
+  char target[256] = {};  // truncated, always NUL-terminated
+  char peer[64] = {};     // "127.0.0.1:5555", or "unix"
 };
 
 class RequestBoard {

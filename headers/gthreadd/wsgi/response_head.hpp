@@ -11,13 +11,13 @@
 namespace gthreadd::wsgi {
 
 struct ResponseHead {
-  std::string status;                         // "200 OK" as latin-1 bytes
+  std::string status;  // "200 OK" as latin-1 bytes
   int code = 0;
-  std::string fields;                         // "Name: value\r\n" for each header kept
+  std::string fields;  // "Name: value\r\n" for each header kept
   std::optional<std::uint64_t> content_length;
-  bool has_server = false;                    // the app's own Server/Date are kept, not doubled
+  bool has_server = false;  // the app's own Server/Date are kept, not doubled
   bool has_date = false;
-  bool connection_close = false;              // the app said "Connection: close"
+  bool connection_close = false;  // the app said "Connection: close"
 };
 
 // Checks what start_response received (RFC 9110 §5.5, §5.6.2, §8.6; RFC 9112 §4) and fills

@@ -19,8 +19,21 @@
 namespace gthreadd::wsgi {
 
 enum class Hook : int {
-  OnStarting, OnReload, WhenReady, PreFork, PostFork, PostWorkerInit, WorkerInt, WorkerAbort,
-  PreExec, PreRequest, PostRequest, ChildExit, WorkerExit, NworkersChanged, OnExit,
+  OnStarting,
+  OnReload,
+  WhenReady,
+  PreFork,
+  PostFork,
+  PostWorkerInit,
+  WorkerInt,
+  WorkerAbort,
+  PreExec,
+  PreRequest,
+  PostRequest,
+  ChildExit,
+  WorkerExit,
+  NworkersChanged,
+  OnExit,
 };
 inline constexpr int kHookCount = 15;
 
@@ -57,9 +70,11 @@ void set_worker_identity(const config::Settings& settings, int age);
 // pre_request(worker, req): returns the `req` proxy (kept for post_request). Header fields
 // the hook appended to req.headers reach the environ through apply_added_headers.
 pybind11::object call_pre_request(const http::Request& request);
-void apply_added_headers(const pybind11::object& req, std::size_t original_count, pybind11::dict& environ);
+void apply_added_headers(const pybind11::object& req, std::size_t original_count,
+                         pybind11::dict& environ);
 // post_request(worker, req, environ, resp); `req` may be None (no pre_request hook).
-void call_post_request(pybind11::object req, const http::Request& request, const pybind11::object& environ,
-                       const ResponseHead& head, std::uint64_t sent);
+void call_post_request(pybind11::object req, const http::Request& request,
+                       const pybind11::object& environ, const ResponseHead& head,
+                       std::uint64_t sent);
 
 }  // namespace gthreadd::wsgi

@@ -49,8 +49,8 @@ TEST_P(BadUriTest, IsRefused) {
 
 INSTANTIATE_TEST_SUITE_P(Forms, BadUriTest,
                          testing::Values("", ":app", "app:", "app:1x", "my-app:app", "app..x:a",
-                                         ".app", "app:f(", "app:f())", "app:f() .x",
-                                         "app:obj.f()", "app:a b", "app:f(']')x"));
+                                         ".app", "app:f(", "app:f())", "app:f() .x", "app:obj.f()",
+                                         "app:a b", "app:f(']')x"));
 
 }  // namespace
 }  // namespace gthreadd::config

@@ -40,12 +40,15 @@ INSTANTIATE_TEST_SUITE_P(
         GoodBind{"localhost", K::Tcp, "localhost", 8000, "", -1, "http://localhost:8000"},
         GoodBind{"Example.COM:80", K::Tcp, "example.com", 80, "", -1, "http://example.com:80"},
         GoodBind{":9000", K::Tcp, "0.0.0.0", 9000, "", -1, "http://0.0.0.0:9000"},
-        GoodBind{"tcp://10.0.0.1:65535", K::Tcp, "10.0.0.1", 65535, "", -1, "http://10.0.0.1:65535"},
+        GoodBind{"tcp://10.0.0.1:65535", K::Tcp, "10.0.0.1", 65535, "", -1,
+                 "http://10.0.0.1:65535"},
         GoodBind{"[::1]:8080", K::Tcp, "::1", 8080, "", -1, "http://[::1]:8080"},
         GoodBind{"[::]", K::Tcp, "::", 8000, "", -1, "http://[::]:8000"},
-        GoodBind{"unix:/run/app.sock", K::Unix, "", 8000, "/run/app.sock", -1, "unix:/run/app.sock"},
+        GoodBind{"unix:/run/app.sock", K::Unix, "", 8000, "/run/app.sock", -1,
+                 "unix:/run/app.sock"},
         GoodBind{"unix:///tmp/a.sock", K::Unix, "", 8000, "/tmp/a.sock", -1, "unix:/tmp/a.sock"},
-        GoodBind{"unix:relative.sock", K::Unix, "", 8000, "relative.sock", -1, "unix:relative.sock"},
+        GoodBind{"unix:relative.sock", K::Unix, "", 8000, "relative.sock", -1,
+                 "unix:relative.sock"},
         GoodBind{"fd://3", K::Fd, "", 8000, "", 3, "fd://3"}));
 
 class BadBindTest : public testing::TestWithParam<const char*> {};

@@ -25,7 +25,8 @@ class CommandLineTest : public testing::Test {
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
     fs::current_path(dir_);
-    for (const char* name : {"GTHREADD_CMD_ARGS", "GUNICORN_CMD_ARGS", "PORT", "FORWARDED_ALLOW_IPS"}) {
+    for (const char* name :
+         {"GTHREADD_CMD_ARGS", "GUNICORN_CMD_ARGS", "PORT", "FORWARDED_ALLOW_IPS"}) {
       unsetenv(name);
     }
   }
@@ -42,7 +43,9 @@ class CommandLineTest : public testing::Test {
     for (const auto& a : args) argv.push_back(a.c_str());
     return parse_settings(static_cast<int>(argv.size()), argv.data());
   }
-  static Settings settings(std::vector<std::string> args) { return parse(std::move(args)).settings; }
+  static Settings settings(std::vector<std::string> args) {
+    return parse(std::move(args)).settings;
+  }
 
   // The ConfigError message, or "" when parsing succeeded.
   static std::string error_of(std::vector<std::string> args) {
@@ -54,7 +57,9 @@ class CommandLineTest : public testing::Test {
     return "";
   }
 
-  void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
 
   fs::path previous_;
   fs::path dir_;
@@ -82,11 +87,40 @@ TEST_F(CommandLineTest, DefaultsAreGunicorns) {
 }
 
 TEST_F(CommandLineTest, LongShortAndEqualsForms) {
-  auto s = settings({"-w", "4", "--threads=8", "-b", "127.0.0.1:0", "--bind", "unix:/tmp/g.sock",
-                     "-t", "0", "--keep-alive", "5", "-k", "sync", "--preload", "--no-sendfile",
-                     "-e", "A=1", "--env", "B=x=y", "--pythonpath", "/a, /b", "-m", "0022",
-                     "-n", "site", "--log-level", "DEBUG", "--limit-request-line", "0",
-                     "--forwarded-allow-ips", "*", "--cpu-affinity", "0,1", "pkg.wsgi"});
+  auto s = settings({"-w",
+                     "4",
+                     "--threads=8",
+                     "-b",
+                     "127.0.0.1:0",
+                     "--bind",
+                     "unix:/tmp/g.sock",
+                     "-t",
+                     "0",
+                     "--keep-alive",
+                     "5",
+                     "-k",
+                     "sync",
+                     "--preload",
+                     "--no-sendfile",
+                     "-e",
+                     "A=1",
+                     "--env",
+                     "B=x=y",
+                     "--pythonpath",
+                     "/a, /b",
+                     "-m",
+                     "0022",
+                     "-n",
+                     "site",
+                     "--log-level",
+                     "DEBUG",
+                     "--limit-request-line",
+                     "0",
+                     "--forwarded-allow-ips",
+                     "*",
+                     "--cpu-affinity",
+                     "0,1",
+                     "pkg.wsgi"});
   EXPECT_EQ(s.workers, 4);
   EXPECT_EQ(s.threads, 8);
   ASSERT_EQ(s.bind.size(), 2u);
@@ -148,7 +182,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{{"--limit-request-line", "-1", "app"}, {"limit_request_line", "integer >= 0"}},
         BadLine{{"--limit-request-fields", "many", "app"}, {"limit_request_fields"}},
         // TLS (issue 10): refused by name, never "unexpected APP_URI", never plain HTTP.
-        BadLine{{"--certfile", "cert.pem", "app"}, {"--certfile", "certfile", "TLS is not supported"}},
+        BadLine{{"--certfile", "cert.pem", "app"},
+                {"--certfile", "certfile", "TLS is not supported"}},
         BadLine{{"--keyfile", "key.pem", "app"}, {"keyfile", "TLS is not supported"}},
         BadLine{{"--ca-certs", "ca.pem", "app"}, {"ca_certs", "TLS"}},
         BadLine{{"--ciphers", "ECDHE+AESGCM", "app"}, {"ciphers", "TLS"}},
@@ -156,9 +191,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{{"--cert-reqs", "2", "app"}, {"cert_reqs", "TLS"}},
         BadLine{{"--do-handshake-on-connect", "app"}, {"do_handshake_on_connect", "TLS"}},
         // gunicorn's logger class: refused in every format (logconfig* are supported).
-        BadLine{{"--logger-class", "myapp.logs.JsonLogger", "app"}, {"logger_class", "which gthreadd does not run"}},
-        BadLine{{"--proxy-protocol", "v3", "app"}, {"proxy_protocol", "'v3' is not one of: off, v1, v2, auto"}},
-        BadLine{{"--log-level", "verbose", "app"}, {"loglevel", "debug, info, warning, error, critical"}},
+        BadLine{{"--logger-class", "myapp.logs.JsonLogger", "app"},
+                {"logger_class", "which gthreadd does not run"}},
+        BadLine{{"--proxy-protocol", "v3", "app"},
+                {"proxy_protocol", "'v3' is not one of: off, v1, v2, auto"}},
+        BadLine{{"--log-level", "verbose", "app"},
+                {"loglevel", "debug, info, warning, error, critical"}},
         BadLine{{"-m", "0999", "app"}, {"umask"}},
         BadLine{{"-e", "NOEQUALS", "app"}, {"KEY=VALUE"}},
         BadLine{{"--paste", "development.ini"}, {"PasteDeploy"}},
@@ -172,8 +210,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(CommandLineTest, PythonConfigNeedsTheInterpreter) {
   write("site.py", "workers = 2\n");
-  EXPECT_NE(error_of({"-c", "site.py", "app"}).find(".py config files need the embedded interpreter"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of({"-c", "site.py", "app"}).find(".py config files need the embedded interpreter"),
+      std::string::npos);
 }
 
 // gunicorn's get_config_from_filename: one line, "Error: 'x.py' doesn't exist", exit 1 (not
@@ -245,8 +284,10 @@ TEST_F(CommandLineTest, PythonLoggingSettingsAreAcceptedAndLoggerClassOnlyAsDefa
   EXPECT_EQ(settings({"-c", "log.ini", "app"}).logconfig_dict, "{\"version\": 1}");
   write("log1.ini", "[gunicorn]\nlogconfig_dict = version=1\n");
   EXPECT_NE(error_of({"-c", "log1.ini", "app"}).find("logconfig_dict"), std::string::npos);
-  EXPECT_NE(error_of({"--logger-class", "myapp.Logger", "app"}).find("logger_class"), std::string::npos);
-  write("log2.ini", "[gunicorn]\nlogger_class = gunicorn.glogging.Logger\nlogconfig_dict = {}\nlogconfig =\n");
+  EXPECT_NE(error_of({"--logger-class", "myapp.Logger", "app"}).find("logger_class"),
+            std::string::npos);
+  write("log2.ini",
+        "[gunicorn]\nlogger_class = gunicorn.glogging.Logger\nlogconfig_dict = {}\nlogconfig =\n");
   EXPECT_EQ(error_of({"-c", "log2.ini", "app"}), "");
   EXPECT_EQ(error_of({"--logger-class", "simple", "app"}), "");
 }
@@ -292,7 +333,8 @@ TEST_F(CommandLineTest, LimitsAboveTheMaximumAreClampedWithAWarning) {
   auto s = settings({"--limit-request-line", "8200", "app"});
   EXPECT_EQ(s.limit_request_line, 8190);
   ASSERT_EQ(s.config_warnings.size(), 1u);
-  EXPECT_NE(s.config_warnings[0].find("--limit-request-line 8200"), std::string::npos) << s.config_warnings[0];
+  EXPECT_NE(s.config_warnings[0].find("--limit-request-line 8200"), std::string::npos)
+      << s.config_warnings[0];
   EXPECT_NE(s.config_warnings[0].find("8190"), std::string::npos);
   write("big.ini", "[gunicorn]\nlimit_request_line = 16384\nlimit_request_fields = 40000\n");
   s = settings({"-c", "big.ini", "app"});
@@ -300,7 +342,8 @@ TEST_F(CommandLineTest, LimitsAboveTheMaximumAreClampedWithAWarning) {
   EXPECT_EQ(s.limit_request_fields, 32768);
   EXPECT_EQ(s.config_warnings.size(), 2u);
   // A later source that brings it back in range leaves nothing to warn about.
-  s = settings({"-c", "big.ini", "--limit-request-line", "4094", "--limit-request-fields", "100", "app"});
+  s = settings(
+      {"-c", "big.ini", "--limit-request-line", "4094", "--limit-request-fields", "100", "app"});
   EXPECT_EQ(s.limit_request_line, 4094);
   EXPECT_TRUE(s.config_warnings.empty());
   s = settings({"--limit-request-line", "8190", "app"});
@@ -361,7 +404,8 @@ TEST_F(CommandLineTest, BadEnvValueNamesTheVariable) {
 }
 
 TEST_F(CommandLineTest, LocalGthreaddIniIsReadWhenPresent) {
-  write("gthreadd.ini", "[gthreadd]\nwsgi_app = site.wsgi:application\nbind = 127.0.0.1:0, unix:/tmp/x.sock\n");
+  write("gthreadd.ini",
+        "[gthreadd]\nwsgi_app = site.wsgi:application\nbind = 127.0.0.1:0, unix:/tmp/x.sock\n");
   auto s = settings({});
   EXPECT_EQ(s.config_file, "gthreadd.ini");
   EXPECT_EQ(s.app.module, "site.wsgi");
@@ -395,10 +439,12 @@ TEST_F(CommandLineTest, PrintConfigListsEverySettingSorted) {
   EXPECT_EQ(text.find("spew"), std::string::npos);  // refused settings are not settings
   std::vector<std::string> names;
   std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) names.push_back(line.substr(0, line.find(' ')));
+  for (std::string line; std::getline(lines, line);)
+    names.push_back(line.substr(0, line.find(' ')));
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   const auto table = setting_table();
-  const auto settable = std::count_if(table.begin(), table.end(), [](const auto& spec) { return !spec.refused; });
+  const auto settable =
+      std::count_if(table.begin(), table.end(), [](const auto& spec) { return !spec.refused; });
   EXPECT_EQ(names.size(), static_cast<std::size_t>(settable) + 1);  // + config
 }
 

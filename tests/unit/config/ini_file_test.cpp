@@ -76,7 +76,8 @@ TEST_F(IniFileTest, ReadsGunicornSettingNames) {
   EXPECT_EQ(s.umask, 027);
   EXPECT_EQ(s.accesslog, "-");
   EXPECT_EQ(s.access_log_format, "%(h)s \"%(r)s\"");
-  EXPECT_EQ(s.secure_scheme_headers, (std::map<std::string, std::string>{{"X-FORWARDED-PROTO", "https"}}));
+  EXPECT_EQ(s.secure_scheme_headers,
+            (std::map<std::string, std::string>{{"X-FORWARDED-PROTO", "https"}}));
   EXPECT_DOUBLE_EQ(s.header_timeout, 2.5);
 }
 

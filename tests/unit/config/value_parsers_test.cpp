@@ -19,7 +19,8 @@ TEST(ParseUmask, FollowsGunicornAutoInt) {
 }
 
 TEST(ParseBoolean, AcceptsTheIniSpellings) {
-  for (const char* yes : {"true", "True", "YES", "on", "1", " yes "}) EXPECT_EQ(parse_boolean(yes), true) << yes;
+  for (const char* yes : {"true", "True", "YES", "on", "1", " yes "})
+    EXPECT_EQ(parse_boolean(yes), true) << yes;
   for (const char* no : {"false", "No", "off", "0"}) EXPECT_EQ(parse_boolean(no), false) << no;
   EXPECT_FALSE(parse_boolean("maybe"));
   EXPECT_FALSE(parse_boolean(""));

@@ -90,8 +90,9 @@ TEST(AddressMatcher, AnEmptyListAllowsNoAddress) {
 
 TEST(AddressMatcher, TextThatIsNotAnAddressNeverMatches) {
   const auto m = make({"0.0.0.0/0", "::/0"});
-  for (const char* text : {"", "localhost", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.256", " 1.2.3.4",
-                           "1.2.3.4 ", "fe80::1%eth0", "::1::2", "1:2:3:4:5:6:7:8:9", "+1.2.3.4"})
+  for (const char* text :
+       {"", "localhost", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.256", " 1.2.3.4", "1.2.3.4 ",
+        "fe80::1%eth0", "::1::2", "1:2:3:4:5:6:7:8:9", "+1.2.3.4"})
     EXPECT_FALSE(m.allows(text)) << text;
 }
 
@@ -130,15 +131,18 @@ TEST(AddressMatcher, PeersAsTheEnvironShowsThem) {
 }
 
 TEST(AddressMatcher, BadEntriesAreRefusedSayingWhy) {
-  EXPECT_NE(refusal("10.0.0.1/8").find("host bits set; the range is 10.0.0.0/8"), std::string::npos);
+  EXPECT_NE(refusal("10.0.0.1/8").find("host bits set; the range is 10.0.0.0/8"),
+            std::string::npos);
   EXPECT_NE(refusal("fd00::1/8").find("the range is fd00::/8"), std::string::npos);
   EXPECT_NE(refusal("10.0.0.0/33").find("invalid prefix length (0 to 32"), std::string::npos);
   EXPECT_NE(refusal("::/129").find("0 to 128"), std::string::npos);
-  for (const char* bad : {"10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8/8", "10.0.0.0/08x", "10.0.0.0/0008"})
+  for (const char* bad :
+       {"10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8/8", "10.0.0.0/08x", "10.0.0.0/0008"})
     EXPECT_NE(refusal(bad).find("prefix length"), std::string::npos) << bad;
   for (const char* bad : {"localhost", "10.0.0", "010.0.0.1", "256.0.0.1", "fe80::1%eth0", "::g",
                           "1.2.3.4:80", "[::1]", "**"})
-    EXPECT_NE(refusal(bad).find("is not '*', an IP address or a CIDR range"), std::string::npos) << bad;
+    EXPECT_NE(refusal(bad).find("is not '*', an IP address or a CIDR range"), std::string::npos)
+        << bad;
   EXPECT_EQ(AddressMatcher::check_entry("*"), "");
   EXPECT_EQ(AddressMatcher::check_entry("192.168.0.0/16"), "");
   EXPECT_EQ(AddressMatcher::check_entry("::ffff:10.0.0.0/104"), "");

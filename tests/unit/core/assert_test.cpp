@@ -18,8 +18,9 @@ TEST(Assert, HoldsSilentlyAndEvaluatesOnce) {
 TEST(AssertDeathTest, FailureNamesFileConditionAndMessage) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   const int state = 2;
-  EXPECT_DEATH(GTHREADD_ASSERT(state == 1, "connection not owned by the loop"),
-               "assert_test.cpp:[0-9]+: assertion failed: state == 1: connection not owned by the loop");
+  EXPECT_DEATH(
+      GTHREADD_ASSERT(state == 1, "connection not owned by the loop"),
+      "assert_test.cpp:[0-9]+: assertion failed: state == 1: connection not owned by the loop");
 }
 
 }  // namespace

@@ -82,9 +82,11 @@ TEST(ChunkedDecoder, ResetMakesItReusable) {
 TEST(ChunkedDecoder, MaximalChunkSizeDoesNotOverflowTheTotal) {
   ChunkedDecoder d(0);
   RequestBody body;
-  EXPECT_EQ(d.feed("1\r\na\r\nffffffffffffffff\r\n", body).status, ChunkedDecoder::Status::NeedMore);
+  EXPECT_EQ(d.feed("1\r\na\r\nffffffffffffffff\r\n", body).status,
+            ChunkedDecoder::Status::NeedMore);
   ChunkedDecoder limited(1000);
-  EXPECT_EQ(limited.feed("1\r\na\r\nffffffffffffffff\r\n", body).status, ChunkedDecoder::Status::Error);
+  EXPECT_EQ(limited.feed("1\r\na\r\nffffffffffffffff\r\n", body).status,
+            ChunkedDecoder::Status::Error);
   EXPECT_EQ(limited.error_status(), 413);
 }
 
@@ -104,7 +106,8 @@ TEST(ChunkedDecoder, TrailerBoundCoversTheWholeSection) {
     RequestBody body;
     ChunkedDecoder::Result r;
     std::string window;
-    for (std::size_t fed = 0; fed < wire.size() && r.status == ChunkedDecoder::Status::NeedMore; fed += step) {
+    for (std::size_t fed = 0; fed < wire.size() && r.status == ChunkedDecoder::Status::NeedMore;
+         fed += step) {
       window.append(wire.substr(fed, step));
       r = d.feed(window, body);
       window.erase(0, r.consumed);

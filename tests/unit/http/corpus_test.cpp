@@ -98,7 +98,9 @@ std::vector<fs::path> list(const char* kind) {
 }
 
 enum class Feed { Whole, Lines, Bytes };
-const char* feed_name(Feed f) { return f == Feed::Whole ? "whole" : f == Feed::Lines ? "lines" : "bytes"; }
+const char* feed_name(Feed f) {
+  return f == Feed::Whole ? "whole" : f == Feed::Lines ? "lines" : "bytes";
+}
 
 struct HeadOutcome {
   std::optional<RequestParser> parser;
@@ -212,30 +214,33 @@ TEST_P(ValidCorpus, ParsesTheSameFedWholeByLinesAndByBytes) {
     }
     if (c.has("headers")) {
       std::vector<std::string> want, got;
-      for (auto [it, end] = c.expect.equal_range("header"); it != end; ++it) want.push_back(it->second);
-      for (const auto& h : r.headers) got.push_back(std::string(h.name) + ": " + std::string(h.value));
+      for (auto [it, end] = c.expect.equal_range("header"); it != end; ++it)
+        want.push_back(it->second);
+      for (const auto& h : r.headers)
+        got.push_back(std::string(h.name) + ": " + std::string(h.value));
       EXPECT_EQ(got, want);
     }
     const std::string_view rest = std::string_view(c.raw).substr(r.head_length);
     if (r.framing == BodyFraming::Chunked) {
       for (std::size_t step : {rest.size() + 1, std::size_t{1}, std::size_t{3}}) {
         const BodyOutcome b = decode_chunked(rest, c.limits.body, step);
-        ASSERT_EQ(b.status, ChunkedDecoder::Status::Done) << "step " << step << " error " << b.error_status;
+        ASSERT_EQ(b.status, ChunkedDecoder::Status::Done)
+            << "step " << step << " error " << b.error_status;
         if (c.has("body")) {
-      EXPECT_EQ(b.body, c.get("body"));
-    }
+          EXPECT_EQ(b.body, c.get("body"));
+        }
         if (c.has("rest")) {
-      EXPECT_EQ(b.rest, std::stoull(c.get("rest")));
-    }
+          EXPECT_EQ(b.rest, std::stoull(c.get("rest")));
+        }
       }
     } else {
       const std::size_t len = r.framing == BodyFraming::ContentLength ? r.content_length : 0;
       if (c.has("body")) {
-      EXPECT_EQ(rest.substr(0, len), c.get("body"));
-    }
+        EXPECT_EQ(rest.substr(0, len), c.get("body"));
+      }
       if (c.has("rest")) {
-      EXPECT_EQ(rest.size() - std::min(len, rest.size()), std::stoull(c.get("rest")));
-    }
+        EXPECT_EQ(rest.size() - std::min(len, rest.size()), std::stoull(c.get("rest")));
+      }
     }
   }
 }
@@ -274,9 +279,7 @@ std::string case_name(const ::testing::TestParamInfo<fs::path>& info) {
 INSTANTIATE_TEST_SUITE_P(Requests, ValidCorpus, ::testing::ValuesIn(list("valid")), case_name);
 INSTANTIATE_TEST_SUITE_P(Requests, InvalidCorpus, ::testing::ValuesIn(list("invalid")), case_name);
 
-TEST(Corpus, IsLargeEnough) {
-  EXPECT_GE(list("valid").size() + list("invalid").size(), 60u);
-}
+TEST(Corpus, IsLargeEnough) { EXPECT_GE(list("valid").size() + list("invalid").size(), 60u); }
 
 }  // namespace
 }  // namespace gthreadd::http

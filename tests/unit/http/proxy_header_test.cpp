@@ -16,7 +16,9 @@ namespace {
 
 constexpr std::string_view kHttp = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-std::string be16(std::size_t v) { return {static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)}; }
+std::string be16(std::size_t v) {
+  return {static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)};
+}
 
 std::string v2(std::uint8_t version_command, std::uint8_t family, const std::string& body) {
   std::string s("\r\n\r\n\0\r\nQUIT\n", 12);
@@ -53,8 +55,8 @@ struct Case {
   bool allowed = true;
 };
 
-Case done(std::string name, std::string header, std::string src, int sport, std::string dst, int dport,
-          std::string protocol, ProxyMode mode = ProxyMode::Auto) {
+Case done(std::string name, std::string header, std::string src, int sport, std::string dst,
+          int dport, std::string protocol, ProxyMode mode = ProxyMode::Auto) {
   Case c;
   c.name = std::move(name);
   c.bytes = header + std::string(kHttp);
@@ -69,12 +71,13 @@ Case done(std::string name, std::string header, std::string src, int sport, std:
   return c;
 }
 
-Case real_peer(std::string name, std::string header, std::string protocol, ProxyMode mode = ProxyMode::Auto) {
+Case real_peer(std::string name, std::string header, std::string protocol,
+               ProxyMode mode = ProxyMode::Auto) {
   return done(std::move(name), std::move(header), "", -1, "", -1, std::move(protocol), mode);
 }
 
-Case verdict(std::string name, std::string bytes, ProxyStatus status, ProxyMode mode = ProxyMode::Auto,
-             bool allowed = true) {
+Case verdict(std::string name, std::string bytes, ProxyStatus status,
+             ProxyMode mode = ProxyMode::Auto, bool allowed = true) {
   Case c;
   c.name = std::move(name);
   c.bytes = std::move(bytes);
@@ -94,19 +97,21 @@ std::vector<Case> cases() {
       // --- v1 (spec 2.1) ---
       done("v1 tcp4", "PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n", "192.168.0.1", 56324,
            "192.168.0.11", 443, "TCP4"),
-      done("v1 tcp4 in v1 mode", "PROXY TCP4 1.2.3.4 5.6.7.8 0 65535\r\n", "1.2.3.4", 0, "5.6.7.8", 65535,
-           "TCP4", M::V1),
-      done("v1 tcp6 canonicalised", "PROXY TCP6 2001:DB8:0:0::1 2001:db8::2 1 2\r\n", "2001:db8::1", 1,
-           "2001:db8::2", 2, "TCP6"),
-      done("v1 tcp6 mapped", "PROXY TCP6 ::ffff:1.2.3.4 ::1 1 2\r\n", "::ffff:1.2.3.4", 1, "::1", 2, "TCP6"),
-      done("v1 tcp6 longest line (104)", "PROXY TCP6 " + v6max + " " + v6max + " 65535 65535\r\n",
-           "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
+      done("v1 tcp4 in v1 mode", "PROXY TCP4 1.2.3.4 5.6.7.8 0 65535\r\n", "1.2.3.4", 0, "5.6.7.8",
+           65535, "TCP4", M::V1),
+      done("v1 tcp6 canonicalised", "PROXY TCP6 2001:DB8:0:0::1 2001:db8::2 1 2\r\n", "2001:db8::1",
+           1, "2001:db8::2", 2, "TCP6"),
+      done("v1 tcp6 mapped", "PROXY TCP6 ::ffff:1.2.3.4 ::1 1 2\r\n", "::ffff:1.2.3.4", 1, "::1", 2,
            "TCP6"),
+      done("v1 tcp6 longest line (104)", "PROXY TCP6 " + v6max + " " + v6max + " 65535 65535\r\n",
+           "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
+           "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535, "TCP6"),
       real_peer("v1 unknown", "PROXY UNKNOWN\r\n", "UNKNOWN"),
       real_peer("v1 unknown with ignored rest", "PROXY UNKNOWN 1.2.3.4 whatever\r\n", "UNKNOWN"),
-      real_peer("v1 unknown worst case (107)", "PROXY UNKNOWN " + v6max + " " + v6max + " 65535 65535\r\n",
-                "UNKNOWN"),
-      verdict("v1 108 bytes", "PROXY UNKNOWN " + v6max + " " + v6max + " 65535 655350\r\n", S::Error),
+      real_peer("v1 unknown worst case (107)",
+                "PROXY UNKNOWN " + v6max + " " + v6max + " 65535 65535\r\n", "UNKNOWN"),
+      verdict("v1 108 bytes", "PROXY UNKNOWN " + v6max + " " + v6max + " 65535 655350\r\n",
+              S::Error),
       verdict("v1 no CRLF", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2" + std::string(200, ' '), S::Error),
       verdict("v1 bare LF", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n" + std::string(kHttp), S::Error),
       verdict("v1 bare CR", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rGET", S::Error),
@@ -136,10 +141,12 @@ std::vector<Case> cases() {
       verdict("v1 port negative", "PROXY TCP4 1.2.3.4 5.6.7.8 -1 2\r\n", S::Error),
       verdict("v1 port hex", "PROXY TCP4 1.2.3.4 5.6.7.8 0x1 2\r\n", S::Error),
       verdict("v1 NUL", std::string("PROXY TCP4 1.2.3.4\0 5.6.7.8 1 2\r\n", 33), S::Error),
-      verdict("v1 from a peer not allowed", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", S::Forbidden, M::Auto, false),
+      verdict("v1 from a peer not allowed", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", S::Forbidden,
+              M::Auto, false),
       verdict("v1 signature alone, peer not allowed", "PROXY", S::Forbidden, M::V1, false),
       verdict("v1 in v2 mode is HTTP", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", S::Absent, M::V2),
-      verdict("v1 with proxy protocol off is HTTP", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", S::Absent, M::Off),
+      verdict("v1 with proxy protocol off is HTTP", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", S::Absent,
+              M::Off),
       // --- not a PROXY header: plain HTTP (gunicorn 24.1: in every mode) ---
       verdict("http GET", std::string(kHttp), S::Absent),
       verdict("http POST (shares the P)", "POST / HTTP/1.1\r\n", S::Absent),
@@ -151,16 +158,18 @@ std::vector<Case> cases() {
       verdict("tls hello", std::string("\x16\x03\x01\x02\x00", 5), S::Absent),
       // --- v2 (spec 2.2) ---
       done("v2 tcp4", v2(0x21, 0x11, tcp4), "10.1.2.3", 4567, "10.0.0.1", 80, "TCP4"),
-      done("v2 tcp4 in v2 mode", v2(0x21, 0x11, tcp4), "10.1.2.3", 4567, "10.0.0.1", 80, "TCP4", M::V2),
+      done("v2 tcp4 in v2 mode", v2(0x21, 0x11, tcp4), "10.1.2.3", 4567, "10.0.0.1", 80, "TCP4",
+           M::V2),
       done("v2 tcp6", v2(0x21, 0x21, tcp6), "2001:db8::7", 65535, "2001:db8::1", 443, "TCP6"),
       done("v2 tcp6 mapped", v2(0x21, 0x21, addresses(AF_INET6, "::ffff:10.9.9.9", "::1", 1, 2)),
            "::ffff:10.9.9.9", 1, "::1", 2, "TCP6"),
       done("v2 tcp4 with TLVs",
-           v2(0x21, 0x11, tcp4 + tlv(0x04, "") + tlv(0x02, "example.com") + tlv(0x03, "\x01\x02\x03\x04") +
-                              tlv(0x20, std::string(5, '\0') + tlv(0x21, "TLSv1.3")) + tlv(0xEA, "vpce-123")),
+           v2(0x21, 0x11,
+              tcp4 + tlv(0x04, "") + tlv(0x02, "example.com") + tlv(0x03, "\x01\x02\x03\x04") +
+                  tlv(0x20, std::string(5, '\0') + tlv(0x21, "TLSv1.3")) + tlv(0xEA, "vpce-123")),
            "10.1.2.3", 4567, "10.0.0.1", 80, "TCP4"),
-      done("v2 tcp4 with a 3000-byte TLV", v2(0x21, 0x11, tcp4 + tlv(0x05, std::string(3000, 'u'))), "10.1.2.3",
-           4567, "10.0.0.1", 80, "TCP4"),
+      done("v2 tcp4 with a 3000-byte TLV", v2(0x21, 0x11, tcp4 + tlv(0x05, std::string(3000, 'u'))),
+           "10.1.2.3", 4567, "10.0.0.1", 80, "TCP4"),
       real_peer("v2 local", v2(0x20, 0x00, ""), "LOCAL"),
       real_peer("v2 local with addresses, skipped", v2(0x20, 0x11, tcp4), "LOCAL"),
       real_peer("v2 local ignores the family byte", v2(0x20, 0xFF, "xyz"), "LOCAL"),
@@ -179,7 +188,8 @@ std::vector<Case> cases() {
       verdict("v2 tcp4 short", v2(0x21, 0x11, tcp4.substr(0, 11)), S::Error),
       verdict("v2 tcp6 with tcp4's length", v2(0x21, 0x21, tcp4), S::Error),
       verdict("v2 unix short", v2(0x21, 0x31, std::string(215, 'p')), S::Error),
-      verdict("v2 TLV past the end", v2(0x21, 0x11, tcp4 + tlv(0x04, "abcd").substr(0, 5)), S::Error),
+      verdict("v2 TLV past the end", v2(0x21, 0x11, tcp4 + tlv(0x04, "abcd").substr(0, 5)),
+              S::Error),
       verdict("v2 two stray bytes after the addresses", v2(0x21, 0x11, tcp4 + "ab"), S::Error),
       verdict("v2 from a peer not allowed", v2(0x21, 0x11, tcp4), S::Forbidden, M::Auto, false),
       verdict("v2 in v1 mode is HTTP", v2(0x21, 0x11, tcp4), S::Absent, M::V1),

@@ -109,7 +109,8 @@ TEST(RequestBody, ChunkedAppendsFillWholePieces) {
   RequestBody b("/tmp", 1 << 20);
   std::string want;
   for (int i = 0; want.size() < 300000; ++i) {
-    const std::string part = std::to_string(i) + std::string(static_cast<std::size_t>(i % 3000), 'x') + ";";
+    const std::string part =
+        std::to_string(i) + std::string(static_cast<std::size_t>(i % 3000), 'x') + ";";
     want += part;
     ASSERT_TRUE(b.append(part));
   }
@@ -168,7 +169,7 @@ TEST(RequestBody, LargeBufferGoesAfterARequestThatDidNotNeedIt) {
   EXPECT_FALSE(b.clear());  // after the upload's response
   EXPECT_FALSE(b.clear());  // a small request starts: it may still be an upload
   ASSERT_TRUE(b.append("small"));
-  EXPECT_TRUE(b.clear());   // after its response: a whole request did without it
+  EXPECT_TRUE(b.clear());  // after its response: a whole request did without it
   EXPECT_LE(b.capacity(), RequestBody::kKeepCapacity);
   ASSERT_TRUE(b.append("next"));
   EXPECT_EQ(contents(b), "next");
@@ -179,10 +180,11 @@ TEST(RequestBody, ReleasedPiecesHaveRoomBeforeAndAfterTheirBytes) {
   EXPECT_EQ(b.release_piece(0, 6), nullptr);  // nothing to hand over
   const std::size_t length = 2 * RequestBody::kPiece + 6;
   b.expect(length);
-  ASSERT_TRUE(b.append(std::string(RequestBody::kPiece, 'a') + std::string(RequestBody::kPiece, 'b') + "cdefgh"));
-  EXPECT_EQ(b.release_piece(1, RequestBody::kPiece), nullptr);                  // not at a piece start
-  EXPECT_EQ(b.release_piece(0, RequestBody::kPiece - 1), nullptr);              // not the whole piece
-  EXPECT_EQ(b.release_piece(0, 2 * RequestBody::kPiece), nullptr);              // more than the piece
+  ASSERT_TRUE(b.append(std::string(RequestBody::kPiece, 'a') +
+                       std::string(RequestBody::kPiece, 'b') + "cdefgh"));
+  EXPECT_EQ(b.release_piece(1, RequestBody::kPiece), nullptr);      // not at a piece start
+  EXPECT_EQ(b.release_piece(0, RequestBody::kPiece - 1), nullptr);  // not the whole piece
+  EXPECT_EQ(b.release_piece(0, 2 * RequestBody::kPiece), nullptr);  // more than the piece
   char* block = b.release_piece(RequestBody::kPiece, RequestBody::kPiece);
   ASSERT_NE(block, nullptr);
   EXPECT_EQ(std::string_view(block + RequestBody::kHeadRoom, 3), "bbb");

@@ -51,7 +51,8 @@ TEST(RequestParser, ErrorIsStickyUntilReset) {
 }
 
 TEST(RequestParser, PipelinedRequestsParseInOrderFromHeadLength) {
-  const std::string wire = std::string(kGet) + "POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc" +
+  const std::string wire = std::string(kGet) +
+                           "POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc" +
                            "GET /three HTTP/1.0\r\n\r\n" + "BAD\r\n\r\n";
   RequestParser parser(ParseLimits{});
   Request r;
@@ -84,7 +85,7 @@ TEST(RequestParser, ReuseKeepsTheHeadersCapacity) {
   for (int i = 0; i < 3; ++i) {
     parser.reset();
     ASSERT_EQ(parser.parse(wire, r), ParseStatus::Complete);
-    EXPECT_EQ(r.headers.data(), storage);  // no reallocation per request
+    EXPECT_EQ(r.headers.data(), storage);    // no reallocation per request
     EXPECT_EQ(r.method.data(), first_head);  // the head copy reuses its block too
     EXPECT_EQ(r.headers.size(), 4u);
   }
@@ -94,7 +95,8 @@ TEST(RequestParser, ByteDribbleOfHugeHeadStaysLinear) {
   // 99 fields of 8000 bytes, fed one byte at a time: quadratic rescanning would take
   // minutes (~10^12 byte visits); the resumable parser visits each byte a bounded number of times.
   std::string wire = "GET / HTTP/1.1\r\nHost: h\r\n";
-  for (int i = 0; i < 99; ++i) wire += "X-" + std::to_string(i) + ": " + std::string(8000, 'v') + "\r\n";
+  for (int i = 0; i < 99; ++i)
+    wire += "X-" + std::to_string(i) + ": " + std::string(8000, 'v') + "\r\n";
   wire += "\r\n";
   RequestParser parser(ParseLimits{});
   Request r;
@@ -170,8 +172,9 @@ TEST(RequestParser, ZeroMeansNoBodyLimit) {
   limits.body = 0;
   RequestParser parser(limits);
   Request r;
-  ASSERT_EQ(parser.parse("PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n", r),
-            ParseStatus::Complete);
+  ASSERT_EQ(
+      parser.parse("PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n", r),
+      ParseStatus::Complete);
   EXPECT_EQ(r.content_length, 18446744073709551615ull);
 }
 
@@ -196,17 +199,39 @@ std::string with_host(std::string_view host) {
 
 // RFC 9112 §3.2: Host = uri-host [":" port], exactly one on HTTP/1.1, else 400.
 TEST(RequestParser, HostMustBeAUriHostWithOptionalPort) {
-  for (const char* ok : {" example.com", " example.com:8080", " EXAMPLE.com.", " 127.0.0.1",
-                         " 127.0.0.1:80", " [::1]", " [::1]:8443", " [2001:db8::a:b]", " localhost:",
-                         " xn--bcher-kva.example", " a-b_c~d", " %41bc", " [v1.fe:x]"}) {
+  for (const char* ok :
+       {" example.com", " example.com:8080", " EXAMPLE.com.", " 127.0.0.1", " 127.0.0.1:80",
+        " [::1]", " [::1]:8443", " [2001:db8::a:b]", " localhost:", " xn--bcher-kva.example",
+        " a-b_c~d", " %41bc", " [v1.fe:x]"}) {
     SCOPED_TRACE(ok);
     parse_ok(with_host(ok));
   }
-  for (const char* bad : {"", " ", " user@example.com", " u:p@example.com", " example.com/x",
-                          " a, b", " a,b", " example.com:80x", " example.com:99999",
-                          " example.com:123456", " :80", " [::1", " [::1]x", " [::1]:x", " [nothex]",
-                          " ::1", " a:b:c", " exa mple.com", " %4", " %zz", " a\"b", " [fe80::1%25eth0]",
-                          " http://example.com", " a?b", " a#b", " [v1.]"}) {
+  for (const char* bad : {"",
+                          " ",
+                          " user@example.com",
+                          " u:p@example.com",
+                          " example.com/x",
+                          " a, b",
+                          " a,b",
+                          " example.com:80x",
+                          " example.com:99999",
+                          " example.com:123456",
+                          " :80",
+                          " [::1",
+                          " [::1]x",
+                          " [::1]:x",
+                          " [nothex]",
+                          " ::1",
+                          " a:b:c",
+                          " exa mple.com",
+                          " %4",
+                          " %zz",
+                          " a\"b",
+                          " [fe80::1%25eth0]",
+                          " http://example.com",
+                          " a?b",
+                          " a#b",
+                          " [v1.]"}) {
     SCOPED_TRACE(bad);
     EXPECT_EQ(parse_error(with_host(bad)), 400);
   }
@@ -220,7 +245,8 @@ TEST(RequestParser, RepeatedContentTypeIs400) {
   EXPECT_EQ(parse_error("POST / HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n"
                         "content-type: application/json\r\nContent-Length: 0\r\n\r\n"),
             400);
-  EXPECT_EQ(parse_error("POST / HTTP/1.1\r\nHost: h\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n"), 400);
+  EXPECT_EQ(parse_error("POST / HTTP/1.1\r\nHost: h\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n"),
+            400);
   const Request r = parse_ok("POST / HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n\r\n");
   EXPECT_EQ(r.headers[1].value, "text/plain");
 }
@@ -241,7 +267,8 @@ TEST(RequestParser, FieldSizeCountsTheLineWithItsCrlfAsGunicorn) {
   EXPECT_EQ(parse_error("GET / HTTP/1.1\r\nHost: h\r\nX-A: 0123456789", limits), 431);
   RequestParser parser(limits);
   Request r;
-  EXPECT_EQ(parser.parse("GET / HTTP/1.1\r\nHost: h\r\nX-A: 012345678\r", r), ParseStatus::Incomplete);
+  EXPECT_EQ(parser.parse("GET / HTTP/1.1\r\nHost: h\r\nX-A: 012345678\r", r),
+            ParseStatus::Incomplete);
 }
 
 TEST(RequestParser, FoldedFieldSizeCountsEveryLineWithItsCrlf) {
@@ -251,9 +278,11 @@ TEST(RequestParser, FoldedFieldSizeCountsEveryLineWithItsCrlf) {
   // "X-A: one" (8 + 2) + " two" (4 + 2) = 16; + " 3" (2 + 2) = 20: allowed; one more byte is not.
   const Request r = parse_ok("GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n two\r\n 3\r\n\r\n", limits);
   EXPECT_EQ(r.headers[1].value, "one two 3");
-  EXPECT_EQ(parse_error("GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n two\r\n 34\r\n\r\n", limits), 431);
+  EXPECT_EQ(parse_error("GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n two\r\n 34\r\n\r\n", limits),
+            431);
   // A dropped '_' field still counts, as in gunicorn.
-  EXPECT_EQ(parse_error("GET / HTTP/1.1\r\nHost: h\r\nX_A: one\r\n two\r\n 34\r\n\r\n", limits), 431);
+  EXPECT_EQ(parse_error("GET / HTTP/1.1\r\nHost: h\r\nX_A: one\r\n two\r\n 34\r\n\r\n", limits),
+            431);
 }
 
 TEST(RequestParser, RequestLineCountsWithoutItsCrlf) {
@@ -291,12 +320,14 @@ std::vector<std::string> names(const Request& r) {
 
 TEST(RequestParser, HeaderMapDropRefuseDangerous) {
   ParseLimits limits;  // drop is the default
-  EXPECT_EQ(names(parse_ok(kUnderscore, limits)), (std::vector<std::string>{"Host", "X-Forwarded-For"}));
+  EXPECT_EQ(names(parse_ok(kUnderscore, limits)),
+            (std::vector<std::string>{"Host", "X-Forwarded-For"}));
   limits.header_map = HeaderMap::Refuse;
   EXPECT_EQ(parse_error(kUnderscore, limits), 400);
   limits.header_map = HeaderMap::Dangerous;
   const Request r = parse_ok(kUnderscore, limits);
-  EXPECT_EQ(names(r), (std::vector<std::string>{"Host", "X-Forwarded-For", "X_Forwarded_For", "Script_Name"}));
+  EXPECT_EQ(names(r), (std::vector<std::string>{"Host", "X-Forwarded-For", "X_Forwarded_For",
+                                                "Script_Name"}));
   EXPECT_EQ(r.headers[2].value, "6.6.6.6");
   // Dropped or kept, a '_' field is never framing.
   limits.header_map = HeaderMap::Dangerous;
@@ -334,7 +365,8 @@ TEST(RequestParser, ForwarderHeadersOnlyFromATrustedForwarder) {
             ParseStatus::Complete);
   EXPECT_EQ(names(r), (std::vector<std::string>{"Host", "PATH_INFO"}));
   // "*" lets a trusted forwarder send any '_' name.
-  limits.forwarder_headers = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"*"});
+  limits.forwarder_headers =
+      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"*"});
   RequestParser any(limits);
   any.set_trusted_forwarder(true);
   ASSERT_EQ(any.parse("GET / HTTP/1.1\r\nHost: h\r\nX_Other: 1\r\n\r\n", r), ParseStatus::Complete);

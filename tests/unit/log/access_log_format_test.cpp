@@ -40,18 +40,22 @@ class AccessLogFormatTest : public testing::Test {
     return out;
   }
 
-  std::vector<AccessRecord::Header> request_headers_ = {
-      {"HOST", "example.com"}, {"USER-AGENT", "curl/8.0 \"x\""}, {"REFERER", "http://ref/"},
-      {"AUTHORIZATION", "Basic dXNlcjpwYXNz"}};
-  std::vector<AccessRecord::Header> response_headers_ = {{"Content-Type", "text/html"}, {"X-Trace", "a\"b"}};
+  std::vector<AccessRecord::Header> request_headers_ = {{"HOST", "example.com"},
+                                                        {"USER-AGENT", "curl/8.0 \"x\""},
+                                                        {"REFERER", "http://ref/"},
+                                                        {"AUTHORIZATION", "Basic dXNlcjpwYXNz"}};
+  std::vector<AccessRecord::Header> response_headers_ = {{"Content-Type", "text/html"},
+                                                         {"X-Trace", "a\"b"}};
   AccessRecord record_;
 };
 
-constexpr std::string_view kGunicornDefault = R"(%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s")";
+constexpr std::string_view kGunicornDefault =
+    R"(%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s")";
 
 TEST_F(AccessLogFormatTest, DefaultFormatMatchesGunicornByteForByte) {
-  EXPECT_EQ(line(kGunicornDefault),
-            R"(192.0.2.7 - user [25/Nov/2026:08:00:00 +0000] "GET /a%20b?x=1 HTTP/1.1" 200 1234 "http://ref/" "curl/8.0 \"x\"")");
+  EXPECT_EQ(
+      line(kGunicornDefault),
+      R"(192.0.2.7 - user [25/Nov/2026:08:00:00 +0000] "GET /a%20b?x=1 HTTP/1.1" 200 1234 "http://ref/" "curl/8.0 \"x\"")");
 }
 
 TEST_F(AccessLogFormatTest, EveryAtomMatchesGunicorn) {
@@ -59,9 +63,10 @@ TEST_F(AccessLogFormatTest, EveryAtomMatchesGunicorn) {
     if (name == "REMOTE_PORT") return "5555";
     return std::nullopt;
   };
-  EXPECT_EQ(line("%(u)s|%(m)s|%(U)s|%(q)s|%(H)s|%(B)s|%(T)s|%(D)s|%(M)s|%(L)s|%({host}i)s|"
-                 "%({X-Trace}o)s|%({remote_port}e)s|%({nope}i)s|%(zz)s|%(h)-12s|%(s)5s|%(a).4s|%%"),
-            R"(user|GET|/a b|x=1|HTTP/1.1|1234|1|1234567|1234|1.234567|example.com|a\"b|5555|-|-|192.0.2.7   |  200|curl|%)");
+  EXPECT_EQ(
+      line("%(u)s|%(m)s|%(U)s|%(q)s|%(H)s|%(B)s|%(T)s|%(D)s|%(M)s|%(L)s|%({host}i)s|"
+           "%({X-Trace}o)s|%({remote_port}e)s|%({nope}i)s|%(zz)s|%(h)-12s|%(s)5s|%(a).4s|%%"),
+      R"(user|GET|/a b|x=1|HTTP/1.1|1234|1|1234567|1234|1.234567|example.com|a\"b|5555|-|-|192.0.2.7   |  200|curl|%)");
   EXPECT_EQ(line("%(p)s"), "<4242>");
 }
 
@@ -93,7 +98,8 @@ TEST_F(AccessLogFormatTest, NonAsciiBytesAreLoggedAsGunicornsLatin1StringsInUtf8
   response_headers_ = {{"X-B", "\xe9"}};
   record_.response_headers = response_headers_;
   EXPECT_EQ(line("%(U)s|%(a)s|%({x-a}i)s|%({x-b}o)s|%(U).4s|%(U)6s"),
-            "/caf\xc3\x83\xc2\xa9|caf\xc3\x83\xc2\xa9 \xc3\xa9|\xc3\xbf|\xc3\xa9|/caf|/caf\xc3\x83\xc2\xa9");
+            "/caf\xc3\x83\xc2\xa9|caf\xc3\x83\xc2\xa9 "
+            "\xc3\xa9|\xc3\xbf|\xc3\xa9|/caf|/caf\xc3\x83\xc2\xa9");
 }
 
 // gunicorn decodes the Basic credentials as UTF-8: a UTF-8 user is logged as such, bytes

@@ -48,9 +48,10 @@ TEST_F(LogsTest, ErrorLogUsesGunicornsLineFormatAndLevel) {
 
   const auto text = read(dir_ / "error.log");
   const std::string pid = std::to_string(::getpid());
-  const std::regex expected(
-      R"(\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[)" + pid + R"(\] \[WARNING\] Worker 7 booting
-\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[)" + pid + R"(\] \[CRITICAL\] bye
+  const std::regex expected(R"(\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[)" + pid +
+                            R"(\] \[WARNING\] Worker 7 booting
+\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[)" +
+                            pid + R"(\] \[CRITICAL\] bye
 )");
   EXPECT_TRUE(std::regex_match(text, expected)) << text;
 }

@@ -30,7 +30,8 @@ class Collector {
   std::vector<std::string> drain() {
     std::vector<std::string> out;
     char buf[2048];
-    for (ssize_t n; (n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT)) >= 0;) out.emplace_back(buf, n);
+    for (ssize_t n; (n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT)) >= 0;)
+      out.emplace_back(buf, n);
     return out;
   }
 

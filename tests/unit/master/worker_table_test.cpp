@@ -104,7 +104,8 @@ TEST(WorkerTable, ReloadReplacesTheOldWorkersOnceEveryNewOneBooted) {
   table.beat(21, t0);
   auto orders = table.rebalance(t0);
   EXPECT_EQ(pids_of(orders, Action::Stop), (std::vector<pid_t>{10, 11}));
-  EXPECT_TRUE(std::all_of(orders.begin(), orders.end(), [](const Order& o) { return o.reason == Reason::Replaced; }));
+  EXPECT_TRUE(std::all_of(orders.begin(), orders.end(),
+                          [](const Order& o) { return o.reason == Reason::Replaced; }));
   EXPECT_FALSE(table.reloading());
 }
 
@@ -198,7 +199,8 @@ TEST(WorkerTable, RetiringWorkerStaysUntilItsSuccessorBooted) {
   spawn(table, {10});
   table.request_retirement(10);
   EXPECT_EQ(table.missing(), 1) << "a successor is forked";
-  EXPECT_TRUE(table.rebalance(t0).empty()) << "no successor yet: the retiree serves, even with -w 1";
+  EXPECT_TRUE(table.rebalance(t0).empty())
+      << "no successor yet: the retiree serves, even with -w 1";
   table.add(11, -1);
   EXPECT_TRUE(table.rebalance(t0).empty()) << "successor still booting";
   table.beat(11, t0 + 1s);

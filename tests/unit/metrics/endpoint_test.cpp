@@ -27,7 +27,8 @@ config::BindAddress parse(const std::string& text) {
   return *address;
 }
 
-std::unique_ptr<Endpoint> start(const std::string& address, std::vector<std::string>* log = nullptr) {
+std::unique_ptr<Endpoint> start(const std::string& address,
+                                std::vector<std::string>* log = nullptr) {
   std::string error;
   auto endpoint = Endpoint::start(
       parse(address), [] { return std::string("# HELP x y\n# TYPE x gauge\nx 1\n"); },
@@ -85,7 +86,8 @@ TEST(Endpoint, ServesMetricsAndNothingElse) {
   ASSERT_EQ(url.rfind("http://127.0.0.1:", 0), 0u) << url;
   const std::string ok = http_exchange(url, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(ok.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << ok;
-  EXPECT_NE(ok.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"), std::string::npos);
+  EXPECT_NE(ok.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+            std::string::npos);
   EXPECT_NE(ok.find("Connection: close\r\n"), std::string::npos);
   EXPECT_TRUE(ok.ends_with("\r\n\r\n# HELP x y\n# TYPE x gauge\nx 1\n")) << ok;
   EXPECT_EQ(http_exchange(url, "GET /metrics?x=1 HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
@@ -93,11 +95,13 @@ TEST(Endpoint, ServesMetricsAndNothingElse) {
   EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u);
   EXPECT_TRUE(head.ends_with("\r\n\r\n")) << head;
   EXPECT_EQ(http_exchange(url, "GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
-  const std::string post = http_exchange(url, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  const std::string post =
+      http_exchange(url, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(post.rfind("HTTP/1.1 405", 0), 0u);
   EXPECT_NE(post.find("Allow: GET, HEAD\r\n"), std::string::npos);
   EXPECT_EQ(http_exchange(url, "garbage\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
-  EXPECT_EQ(http_exchange(url, "GET /metrics HTTP/1.1\r\n" + std::string(10000, 'a') + "\r\n\r\n").rfind("HTTP/1.1 431", 0),
+  EXPECT_EQ(http_exchange(url, "GET /metrics HTTP/1.1\r\n" + std::string(10000, 'a') + "\r\n\r\n")
+                .rfind("HTTP/1.1 431", 0),
             0u);
 }
 
@@ -113,11 +117,14 @@ TEST(Endpoint, ASilentClientIsCutOffAtTheDeadlineAndTheNextOneServed) {
 }
 
 TEST(Endpoint, ServesOnAUnixSocketAndRemovesIt) {
-  const auto path = std::filesystem::temp_directory_path() / ("gthreadd-metrics-" + std::to_string(::getpid()));
+  const auto path =
+      std::filesystem::temp_directory_path() / ("gthreadd-metrics-" + std::to_string(::getpid()));
   {
     auto endpoint = start("unix:" + path.string());
     EXPECT_EQ(endpoint->url(), "unix:" + path.string());
-    EXPECT_EQ(http_exchange(endpoint->url(), "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+    EXPECT_EQ(
+        http_exchange(endpoint->url(), "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200", 0),
+        0u);
   }
   EXPECT_FALSE(std::filesystem::exists(path));
 }

@@ -21,12 +21,14 @@ using namespace std::chrono_literals;
 // Runs parse_exposition.py (prometheus_client's parser) on `text`; its normalised lines.
 // Sets `skipped` when prometheus_client is not installed.
 std::set<std::string> parse_with_prometheus_client(const std::string& text, bool& skipped) {
-  const auto dir = std::filesystem::temp_directory_path() / ("gthreadd-expo-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("gthreadd-expo-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "in.txt") << text;
   const auto script = std::filesystem::path(__FILE__).parent_path() / "parse_exposition.py";
-  const std::string command = "/usr/bin/python3 " + script.string() + " < " + (dir / "in.txt").string() + " > " +
-                              (dir / "out.txt").string() + " 2>&1";
+  const std::string command = "/usr/bin/python3 " + script.string() + " < " +
+                              (dir / "in.txt").string() + " > " + (dir / "out.txt").string() +
+                              " 2>&1";
   const int status = std::system(command.c_str());
   std::ifstream in(dir / "out.txt");
   std::set<std::string> lines;
@@ -69,8 +71,8 @@ std::unique_ptr<SharedBlock> filled_block() {
 
 TEST(Exposition, IsWellFormedForPrometheusClientsParser) {
   auto block = filled_block();
-  const std::string text = render_prometheus(block->snapshot(), {{"http://127.0.0.1:8000", 2, 128},
-                                                                   {"unix:/run/a \"b\"\\c", 0, 16}});
+  const std::string text = render_prometheus(
+      block->snapshot(), {{"http://127.0.0.1:8000", 2, 128}, {"unix:/run/a \"b\"\\c", 0, 16}});
   bool skipped = false;
   const auto lines = parse_with_prometheus_client(text, skipped);
   if (skipped) GTEST_SKIP() << "python3-prometheus-client is not installed";
@@ -127,9 +129,7 @@ TEST(Exposition, EveryFamilyHasHelpAndTypeOnce) {
   EXPECT_EQ(text.back(), '\n');
 }
 
-TEST(Exposition, EscapesLabelValues) {
-  EXPECT_EQ(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-}
+TEST(Exposition, EscapesLabelValues) { EXPECT_EQ(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd"); }
 
 TEST(ListenBacklog, CountsConnectionsTheKernelQueued) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

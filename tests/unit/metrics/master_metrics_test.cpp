@@ -23,8 +23,10 @@ TEST(ClassifyExit, NamesWhatTheMasterAskedForFirst) {
   EXPECT_EQ(classify_exit(killed(SIGKILL), {.timed_out = true}), ExitReason::Timeout);
   EXPECT_EQ(classify_exit(exited(0), {.memory = true, .asked_to_stop = true}), ExitReason::Memory);
   EXPECT_EQ(classify_exit(exited(3), {.boot_failed = true}), ExitReason::Boot);
-  EXPECT_EQ(classify_exit(exited(0), {.max_requests = true, .asked_to_stop = true}), ExitReason::MaxRequests);
-  EXPECT_EQ(classify_exit(killed(SIGKILL), {.max_requests = true, .asked_to_stop = true}), ExitReason::MaxRequests);
+  EXPECT_EQ(classify_exit(exited(0), {.max_requests = true, .asked_to_stop = true}),
+            ExitReason::MaxRequests);
+  EXPECT_EQ(classify_exit(killed(SIGKILL), {.max_requests = true, .asked_to_stop = true}),
+            ExitReason::MaxRequests);
   EXPECT_EQ(classify_exit(exited(0), {.asked_to_stop = true}), ExitReason::Other);
   EXPECT_EQ(classify_exit(killed(SIGKILL), {.asked_to_stop = true}), ExitReason::Other);
 }
@@ -71,7 +73,8 @@ TEST(MasterMetrics, AWorkersCountsOutliveItAndItsExitIsCounted) {
   config::BindAddress bind;
   bind.host = "127.0.0.1";
   bind.port = 0;
-  auto m = MasterMetrics::start(bind, 1, {}, [&](bool, const std::string& line) { log.push_back(line); }, error);
+  auto m = MasterMetrics::start(
+      bind, 1, {}, [&](bool, const std::string& line) { log.push_back(line); }, error);
   ASSERT_NE(m, nullptr) << error;
   ASSERT_FALSE(m->url().empty());
   const int slot = m->before_fork();
@@ -89,10 +92,15 @@ TEST(MasterMetrics, AWorkersCountsOutliveItAndItsExitIsCounted) {
   m->reaped(pid + 100000, ExitReason::Crash);  // not a worker: ignored
   m->reaped(pid, classify_exit(status, {.max_requests = true, .asked_to_stop = true}));
   const std::string text = scrape(m->url());
-  EXPECT_NE(text.find("gthreadd_requests_total{method=\"GET\",status=\"2xx\"} 7\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gthreadd_requests_total{method=\"GET\",status=\"2xx\"} 7\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("gthreadd_worker_starts_total 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("gthreadd_worker_exits_total{reason=\"max_requests\"} 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("gthreadd_worker_exits_total{reason=\"crash\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gthreadd_worker_exits_total{reason=\"max_requests\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("gthreadd_worker_exits_total{reason=\"crash\"} 0\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("gthreadd_workers 0\n"), std::string::npos) << text;
 }
 

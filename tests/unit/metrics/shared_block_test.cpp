@@ -53,8 +53,8 @@ TEST(SharedBlock, ThreadsOfSeveralSlotsSumUp) {
   EXPECT_EQ(s.requests[1][static_cast<std::size_t>(Method::Get)], 6000u);
   EXPECT_EQ(s.requests[4][static_cast<std::size_t>(Method::Post)], 6u);
   EXPECT_EQ(total_requests(s), 6006u);
-  EXPECT_EQ(s.duration_buckets[0], 6000u);           // 3 ms <= 0.005
-  EXPECT_EQ(s.duration_buckets[kBuckets - 1], 6u);   // 20 s: only +Inf
+  EXPECT_EQ(s.duration_buckets[0], 6000u);          // 3 ms <= 0.005
+  EXPECT_EQ(s.duration_buckets[kBuckets - 1], 6u);  // 20 s: only +Inf
   EXPECT_EQ(s.duration_ns, 6000ull * 3'000'000ull + 6ull * 20'000'000'000ull);
 }
 

@@ -68,9 +68,10 @@ TEST(EventLoop, PipelinedRequestsAreAnsweredInOrder) {
   LoopHarness h(2);
   auto clients = h.start(1);
   auto& c = clients[0];
-  ASSERT_TRUE(c.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
-                     "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
-                     "GET /c HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+             "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+             "GET /c HTTP/1.1\r\nHost: t\r\n\r\n"));
   EXPECT_EQ(c.read_response().body, "/a 0");
   EXPECT_EQ(c.read_response().body, "/b 5");
   const Response last = c.read_response();
@@ -157,7 +158,8 @@ TEST(EventLoop, RetiresAfterMaxRequestsClosingKeptAliveConnections) {
   // The third answer asked the master for a successor; the worker keeps serving until
   // TERM comes, but keeps nothing alive any more.
   const auto deadline = Clock::now() + kDeadline;
-  while (!h.heartbeat().retirement_requested() && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  while (!h.heartbeat().retirement_requested() && Clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
   EXPECT_TRUE(h.heartbeat().retirement_requested());
   ASSERT_TRUE(c.get("/after"));
   const Response after = c.read_response();

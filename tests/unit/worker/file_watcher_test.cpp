@@ -84,7 +84,8 @@ TEST_F(FileWatcherTest, RescanAddsWhatTheScannerFinds) {
     ++calls;
     return std::vector<std::string>{other_};
   });
-  for (int i = 0; i < 500 && !w.watches(other_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && !w.watches(other_); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(w.watches(other_));
   EXPECT_GE(calls.load(), 1);
   std::ofstream(other_) << "c\n";

@@ -29,7 +29,8 @@ TEST(Heartbeat, FailsWithTheDirectoryNamedWhenItCannotCreateTheFile) {
     Heartbeat hb("/nonexistent/gthreadd-dir");
     FAIL() << "expected an error";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/gthreadd-dir"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/gthreadd-dir"), std::string::npos)
+        << e.what();
   }
 }
 

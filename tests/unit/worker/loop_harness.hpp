@@ -36,8 +36,8 @@ constexpr auto kDeadline = 20s;  // generous: a shared 2-core machine under a bu
 // handler, on their pool thread, until released.
 class StubHandler final : public RequestHandler {
  public:
-  RequestOutcome handle(const http::Request& request, http::RequestBody& body, const wsgi::PeerInfo&,
-                        wsgi::ResponseWriter& writer) override {
+  RequestOutcome handle(const http::Request& request, http::RequestBody& body,
+                        const wsgi::PeerInfo&, wsgi::ResponseWriter& writer) override {
     const std::string target(request.target);
     {
       std::unique_lock lock(mutex_);
@@ -47,7 +47,8 @@ class StubHandler final : public RequestHandler {
     }
     std::string content = target + " " + std::to_string(body.size());
     if (target.rfind("/big?n=", 0) == 0) content.assign(std::stoul(target.substr(7)), 'x');
-    std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(content.size()) + "\r\n";
+    std::string response =
+        "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(content.size()) + "\r\n";
     if (!request.keep_alive) response += "Connection: close\r\n";
     response += "\r\n" + content;
     const iovec iov{response.data(), response.size()};
@@ -63,8 +64,8 @@ class StubHandler final : public RequestHandler {
     return outcome;
   }
 
-  void log_answer_without_app(const http::Request&, const wsgi::PeerInfo&, int status, std::uint64_t,
-                              std::chrono::microseconds) override {
+  void log_answer_without_app(const http::Request&, const wsgi::PeerInfo&, int status,
+                              std::uint64_t, std::chrono::microseconds) override {
     std::lock_guard lock(mutex_);
     answered_without_app_.push_back(status);
   }
@@ -126,7 +127,8 @@ class Client {
     return true;
   }
   bool get(const std::string& target, bool keep_alive = true) {
-    return send("GET " + target + " HTTP/1.1\r\nHost: t\r\n" + (keep_alive ? "" : "Connection: close\r\n") + "\r\n");
+    return send("GET " + target + " HTTP/1.1\r\nHost: t\r\n" +
+                (keep_alive ? "" : "Connection: close\r\n") + "\r\n");
   }
   void shutdown_write() { ::shutdown(fd_.get(), SHUT_WR); }
   // The next response: head, then Content-Length bytes of body.
@@ -191,14 +193,16 @@ class LoopHarness {
 
   // Creates the loop with `clients` connections and runs it.
   std::vector<Client> start(std::size_t clients) {
-    parallelism_ = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                         static_cast<std::size_t>(settings.threads) + 1);
+    parallelism_ =
+        std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                              static_cast<std::size_t>(settings.threads) + 1);
     arena_ = std::make_unique<tbb::task_arena>(settings.threads, 0);
     sigset_t handled;
     sigemptyset(&handled);
     sigaddset(&handled, SIGTERM);
     signal_fd_ = core::UniqueFd(::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC));
-    loop_ = std::make_unique<EventLoop>(settings, listeners_, handler, heartbeat_, *arena_, signal_fd_.get());
+    loop_ = std::make_unique<EventLoop>(settings, listeners_, handler, heartbeat_, *arena_,
+                                        signal_fd_.get());
     std::vector<Client> out;
     for (std::size_t i = 0; i < clients; ++i) {
       int pair[2];

@@ -18,8 +18,9 @@ class PathGlobTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("gthreadd-glob-" + std::to_string(::getpid()));
-    for (const char* file : {"a.html", "b.txt", ".hidden.html", "ui/x/config.json", "ui/y/config.json",
-                             "ui/y/deep/z/config.json", "ui/.secret/config.json", "[lit].txt"}) {
+    for (const char* file :
+         {"a.html", "b.txt", ".hidden.html", "ui/x/config.json", "ui/y/config.json",
+          "ui/y/deep/z/config.json", "ui/.secret/config.json", "[lit].txt"}) {
       fs::create_directories((root_ / file).parent_path());
       std::ofstream(root_ / file) << "x";
     }
@@ -44,13 +45,15 @@ TEST_F(PathGlobTest, OnlyWildcardEntriesArePatterns) {
 
 TEST_F(PathGlobTest, StarMatchesOneComponentAndSkipsHiddenFiles) {
   EXPECT_EQ(glob("*.html"), (std::vector<std::string>{"a.html"}));
-  EXPECT_EQ(glob("ui/*/config.json"), (std::vector<std::string>{"ui/x/config.json", "ui/y/config.json"}));
+  EXPECT_EQ(glob("ui/*/config.json"),
+            (std::vector<std::string>{"ui/x/config.json", "ui/y/config.json"}));
   EXPECT_EQ(glob(".*.html"), (std::vector<std::string>{".hidden.html"}));
 }
 
 TEST_F(PathGlobTest, DoubleStarRecursesThroughAnyDepthButNotHiddenDirectories) {
   EXPECT_EQ(glob("ui/**/config.json"),
-            (std::vector<std::string>{"ui/x/config.json", "ui/y/config.json", "ui/y/deep/z/config.json"}));
+            (std::vector<std::string>{"ui/x/config.json", "ui/y/config.json",
+                                      "ui/y/deep/z/config.json"}));
   EXPECT_EQ(glob("**/*.json").size(), 3u);
 }
 

@@ -126,7 +126,6 @@ TEST(Threading, ConcurrentHandleFromFourThreads) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(ok[t], kRequests) << "thread " << t;
 }
 
-
 // wsgi.input and start_response objects are recycled between requests only when nothing
 // else can reach them: a reference (or a weak reference) the app kept must never see a
 // later request's body or response.
@@ -163,8 +162,9 @@ def recycle_app(environ, start_response):
   EXPECT_EQ(py_eval("seen['shared']"), "[False, False, False, False]");
   EXPECT_EQ(py_eval("seen['strong_input'].read()"), "b''");
   EXPECT_EQ(py_eval("seen['weak_input']() is None or seen['weak_input']().read() == b''"), "True");
-  py_exec("try:\n    seen['strong_sr']('200 OK', [])\n    seen['late'] = 'accepted'\n"
-          "except ValueError:\n    seen['late'] = 'refused'\n");
+  py_exec(
+      "try:\n    seen['strong_sr']('200 OK', [])\n    seen['late'] = 'accepted'\n"
+      "except ValueError:\n    seen['late'] = 'refused'\n");
   EXPECT_EQ(py_eval("seen['late']"), "'refused'");
 }
 

@@ -5,11 +5,15 @@
 namespace gthreadd::wsgi::test {
 namespace {
 
-std::string env(const std::string& key) { return py_eval("seen['environ'].get('" + key + "', '<absent>')"); }
+std::string env(const std::string& key) {
+  return py_eval("seen['environ'].get('" + key + "', '<absent>')");
+}
 
 TEST(Environ, CgiKeysAsGunicornSetsThem) {
   TestRequest r("POST", "/a%20b/c?x=1&y=%41");
-  r.header("Host", "example.com:8000").header("Content-Type", "text/plain").header("Content-Length", "3");
+  r.header("Host", "example.com:8000")
+      .header("Content-Type", "text/plain")
+      .header("Content-Length", "3");
   r.with_body("abc");
   auto ex = run("environ_app", r);
   EXPECT_EQ(ex.outcome.status, 200);
@@ -55,8 +59,12 @@ TEST(Environ, RepeatedHeadersJoinWithCommaAndNamesAreUpperCased) {
 
 TEST(Environ, KnownHeadersMatchInAnyCase) {
   TestRequest r("GET", "/");
-  r.header("accept", "a/b").header("ACCEPT", "c/d").header("content-type", "x/y")
-      .header("Content-length", "0").header("hOsT", "h:1").header("Accepts", "not-accept");
+  r.header("accept", "a/b")
+      .header("ACCEPT", "c/d")
+      .header("content-type", "x/y")
+      .header("Content-length", "0")
+      .header("hOsT", "h:1")
+      .header("Accepts", "not-accept");
   run("environ_app", r);
   EXPECT_EQ(env("HTTP_ACCEPT"), "'a/b,c/d'");
   EXPECT_EQ(env("CONTENT_TYPE"), "'x/y'");
@@ -72,7 +80,8 @@ TEST(Environ, PeerValuesFollowEachRequest) {
     TestRequest r("GET", "/");
     CollectingWriter w;
     runner->handle(r.req, r.body, peer, w);
-    return env("REMOTE_ADDR") + " " + env("REMOTE_PORT") + " " + env("SERVER_NAME") + " " + env("SERVER_PORT");
+    return env("REMOTE_ADDR") + " " + env("REMOTE_PORT") + " " + env("SERVER_NAME") + " " +
+           env("SERVER_PORT");
   };
   PeerInfo other = tcp_peer("10.0.0.7");
   other.remote_port = 7;
@@ -237,7 +246,9 @@ TEST(Environ, UnixSocketPeerIsATrustedForwarder) {
   unix_peer.unix_socket = true;
   unix_peer.server_name = "/run/app.sock";
   TestRequest r("GET", "/app/x");
-  r.header("Host", "site.example").header("SCRIPT_NAME", "/app").header("X-Forwarded-Proto", "https");
+  r.header("Host", "site.example")
+      .header("SCRIPT_NAME", "/app")
+      .header("X-Forwarded-Proto", "https");
   run("environ_app", r, unix_peer);
   EXPECT_EQ(env("SCRIPT_NAME"), "'/app'");
   EXPECT_EQ(env("wsgi.url_scheme"), "'https'");

@@ -10,7 +10,8 @@ namespace gthreadd::wsgi::test {
 namespace {
 
 Exchange flask_run(TestRequest& r) {
-  auto runner = with_gil([] { return std::make_unique<AppRunner>(app_settings("app", "wsgi_unit_flask")); });
+  auto runner =
+      with_gil([] { return std::make_unique<AppRunner>(app_settings("app", "wsgi_unit_flask")); });
   CollectingWriter w;
   Exchange ex;
   ex.outcome = runner->handle(r.req, r.body, tcp_peer(), w);
@@ -33,7 +34,9 @@ TEST(Flask, PostBodyIsEchoedByteForByte) {
   std::string body;
   for (int i = 0; i < 256; ++i) body.push_back(static_cast<char>(i));
   TestRequest r("POST", "/echo");
-  r.header("Host", "localhost").header("Content-Length", std::to_string(body.size())).with_body(body);
+  r.header("Host", "localhost")
+      .header("Content-Length", std::to_string(body.size()))
+      .with_body(body);
   auto ex = flask_run(r);
   EXPECT_EQ(ex.outcome.status, 200) << ex.raw;
   EXPECT_EQ(ex.response.body, body);
@@ -42,7 +45,8 @@ TEST(Flask, PostBodyIsEchoedByteForByte) {
 TEST(Flask, SendFileGoesThroughFileWrapper) {
   TestRequest r("GET", "/file");
   r.header("Host", "localhost");
-  auto runner = with_gil([] { return std::make_unique<AppRunner>(app_settings("app", "wsgi_unit_flask")); });
+  auto runner =
+      with_gil([] { return std::make_unique<AppRunner>(app_settings("app", "wsgi_unit_flask")); });
   CollectingWriter w;
   auto out = runner->handle(r.req, r.body, tcp_peer(), w);
   std::ifstream f(std::string(GTHREADD_TEST_APPS) + "/unit/wsgi_unit_flask.py");

@@ -71,8 +71,10 @@ void read_whole(const std::string& big, bool expect_adopted) {
   EXPECT_EQ(py_eval("len(seen['input'][0])"), std::to_string(big.size()));
   EXPECT_EQ(py_eval("seen['input'][0][:3] + seen['input'][0][-3:]"), "b'abcxyz'");
   // The hash starts uncomputed: equal bytes built by Python hash the same.
-  EXPECT_EQ(py_eval("hash(seen['input'][0]) == hash(b'abc' + b'm' * (len(seen['input'][0]) - 6) + b'xyz')"),
-            "True");
+  EXPECT_EQ(
+      py_eval(
+          "hash(seen['input'][0]) == hash(b'abc' + b'm' * (len(seen['input'][0]) - 6) + b'xyz')"),
+      "True");
   py_exec("seen.clear()");  // frees the adopted bytes (checked by ASan builds)
 }
 
@@ -127,8 +129,10 @@ TEST(InputStream, PieceSizedReadsArePieces) {
   const bool adopted = adoptable_allocator();
   EXPECT_EQ(r.body.capacity(), adopted ? piece : length);
   r.body.clear();
-  EXPECT_EQ(py_eval("[len(b) for b in seen['input']]"), "[65536, 65536, 10, 100, 65426, 65536, 20000]");
-  EXPECT_EQ(py_eval("b''.join(seen['input']) == b'abc' + b'm' * (" + std::to_string(length - 6) + ") + b'xyz'"),
+  EXPECT_EQ(py_eval("[len(b) for b in seen['input']]"),
+            "[65536, 65536, 10, 100, 65426, 65536, 20000]");
+  EXPECT_EQ(py_eval("b''.join(seen['input']) == b'abc' + b'm' * (" + std::to_string(length - 6) +
+                    ") + b'xyz'"),
             "True");
   py_exec("seen.clear()");
 }
@@ -139,8 +143,9 @@ TEST(InputStream, DetachedAfterTheRequest) {
   run("keep_input_app", r);
   // The body buffer is gone; a kept reference reads nothing instead of freed memory.
   EXPECT_EQ(py_eval("seen['kept_input'].read()"), "b''");
-  py_exec("try:\n    seen['kept_start_response']('200 OK', [])\n    seen['late'] = 'accepted'\n"
-          "except ValueError as e:\n    seen['late'] = 'refused'\n");
+  py_exec(
+      "try:\n    seen['kept_start_response']('200 OK', [])\n    seen['late'] = 'accepted'\n"
+      "except ValueError as e:\n    seen['late'] = 'refused'\n");
   EXPECT_EQ(py_eval("seen['late']"), "'refused'");
 }
 

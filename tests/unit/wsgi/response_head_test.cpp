@@ -31,7 +31,8 @@ Validated validate(const std::string& status, const std::string& headers) {
 Validated validate_headers(const std::string& headers) { return validate("'200 OK'", headers); }
 
 TEST(ResponseHeadValidation, UsualHeadIsKeptInOrder) {
-  auto v = validate_headers("[('Content-Type', 'text/plain'), ('X-Empty', ''), ('X-Tab', 'a\\tb')]");
+  auto v =
+      validate_headers("[('Content-Type', 'text/plain'), ('X-Empty', ''), ('X-Tab', 'a\\tb')]");
   ASSERT_EQ(v.why, "");
   EXPECT_EQ(v.head.status, "200 OK");
   EXPECT_EQ(v.head.code, 200);
@@ -50,7 +51,8 @@ TEST(ResponseHeadValidation, ListsAndTuplesBothWork) {
 }
 
 TEST(ResponseHeadValidation, ContentLengthInAnyCaseIsTakenOut) {
-  for (const char* name : {"Content-Length", "content-length", "CONTENT-LENGTH", "cOnTeNt-LeNgTh"}) {
+  for (const char* name :
+       {"Content-Length", "content-length", "CONTENT-LENGTH", "cOnTeNt-LeNgTh"}) {
     SCOPED_TRACE(name);
     auto v = validate_headers(std::string("[('") + name + "', ' 9999999999999999999 ')]");
     ASSERT_EQ(v.why, "");
@@ -60,9 +62,9 @@ TEST(ResponseHeadValidation, ContentLengthInAnyCaseIsTakenOut) {
 }
 
 TEST(ResponseHeadValidation, HopByHopNamesInAnyCaseAreDropped) {
-  for (const char* name : {"Connection", "KEEP-ALIVE", "Proxy-Authenticate", "proxy-authorization",
-                           "TE", "Trailers", "trailer", "Transfer-Encoding", "UPGRADE",
-                           "Proxy-Connection"}) {
+  for (const char* name :
+       {"Connection", "KEEP-ALIVE", "Proxy-Authenticate", "proxy-authorization", "TE", "Trailers",
+        "trailer", "Transfer-Encoding", "UPGRADE", "Proxy-Connection"}) {
     SCOPED_TRACE(name);
     auto v = validate_headers(std::string("[('") + name + "', 'x'), ('X-Kept', '1')]");
     ASSERT_EQ(v.why, "");
@@ -92,8 +94,8 @@ TEST(ResponseHeadValidation, NearMissNamesAreOrdinaryFields) {
   // Same length as a known name, differing in one byte: a letter, or a tchar that the
   // server's case folding (OR 0x20) must not take for a letter or '-' ('_', '^', '`', '~').
   for (const char* name : {"Content_Length", "Content-Lengti", "Xontent-Length", "Keep_Alive",
-                           "Connectiom", "Serve^", "Dat`", "T~", "T!", "TF", "Upgrad3",
-                           "Trailerz", "Proxy-Connection2", "Transfer-Encodin_"}) {
+                           "Connectiom", "Serve^", "Dat`", "T~", "T!", "TF", "Upgrad3", "Trailerz",
+                           "Proxy-Connection2", "Transfer-Encodin_"}) {
     SCOPED_TRACE(name);
     auto v = validate_headers(std::string("[('") + name + "', 'close')]");
     ASSERT_EQ(v.why, "");
@@ -124,10 +126,12 @@ TEST(ResponseHeadValidation, BadHeadersSayWhy) {
   EXPECT_EQ(validate_headers("['ab']").why, "header must be a (name, value) tuple");
   for (const char* name : {"''", "'Bad Name'", "'Keep\\rAlive'", "'X:Y'", "b'X'", "'T\\u00e9'"}) {
     SCOPED_TRACE(name);
-    EXPECT_EQ(validate_headers(std::string("[(") + name + ", 'v')]").why, "header name is not a token");
+    EXPECT_EQ(validate_headers(std::string("[(") + name + ", 'v')]").why,
+              "header name is not a token");
   }
   EXPECT_EQ(validate_headers("[('X', 1)]").why, "value of header 'X' must be a latin-1 str");
-  EXPECT_EQ(validate_headers("[('X', '\\u20ac')]").why, "value of header 'X' must be a latin-1 str");
+  EXPECT_EQ(validate_headers("[('X', '\\u20ac')]").why,
+            "value of header 'X' must be a latin-1 str");
   for (const char* value : {"'a\\r\\nInjected: 1'", "'a\\x00'", "'\\x7f'", "'a\\x1fb'"}) {
     SCOPED_TRACE(value);
     EXPECT_EQ(validate_headers(std::string("[('X', ") + value + ")]").why,
@@ -172,7 +176,8 @@ std::string reference_head(const ResponseHead& head, BodyFraming framing,
 std::string date_of(const std::string& bytes) {
   static const std::regex kDate(
       "\r\nDate: ((Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
-      "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT)\r\n");
+      "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} "
+      "GMT)\r\n");
   std::smatch m;
   return std::regex_search(bytes, m, kDate) ? m[1].str() : std::string();
 }
@@ -193,18 +198,21 @@ TEST(ResponseHeadSerialisation, UsualHelloHead) {
 TEST(ResponseHeadSerialisation, SameBytesAsTheReferenceForEveryCombination) {
   const std::string long_fields = [] {
     std::string f;
-    for (int i = 0; i < 50; ++i) f += "X-Field-" + std::to_string(i) + ": " + std::string(i, 'v') + "\r\n";
+    for (int i = 0; i < 50; ++i)
+      f += "X-Field-" + std::to_string(i) + ": " + std::string(i, 'v') + "\r\n";
     return f;
   }();
   int checked = 0;
   for (const std::string status : {"200 OK", "204 ", "599 A Rather Long Reason Phrase Here"})
     for (const std::string& fields : {std::string(), std::string("X: 1\r\n"), long_fields})
       for (int flags = 0; flags < 4; ++flags)
-        for (auto length : {std::optional<std::uint64_t>(), std::optional<std::uint64_t>(0),
-                            std::optional<std::uint64_t>(std::numeric_limits<std::uint64_t>::max())})
-          for (auto derived : {std::optional<std::uint64_t>(), std::optional<std::uint64_t>(987654321)})
-            for (auto framing : {BodyFraming::None, BodyFraming::ContentLength, BodyFraming::Chunked,
-                                 BodyFraming::CloseDelimited})
+        for (auto length :
+             {std::optional<std::uint64_t>(), std::optional<std::uint64_t>(0),
+              std::optional<std::uint64_t>(std::numeric_limits<std::uint64_t>::max())})
+          for (auto derived :
+               {std::optional<std::uint64_t>(), std::optional<std::uint64_t>(987654321)})
+            for (auto framing : {BodyFraming::None, BodyFraming::ContentLength,
+                                 BodyFraming::Chunked, BodyFraming::CloseDelimited})
               for (bool keep_alive : {false, true})
                 for (int minor : {0, 1}) {
                   ResponseHead head;
@@ -213,7 +221,8 @@ TEST(ResponseHeadSerialisation, SameBytesAsTheReferenceForEveryCombination) {
                   head.has_server = flags & 1;
                   head.has_date = flags & 2;
                   head.content_length = length;
-                  const std::string bytes = serialize_head(head, framing, derived, keep_alive, minor);
+                  const std::string bytes =
+                      serialize_head(head, framing, derived, keep_alive, minor);
                   const std::string date = date_of(bytes);
                   ASSERT_EQ(date.empty(), head.has_date) << bytes;
                   ASSERT_EQ(bytes, reference_head(head, framing, derived, keep_alive, minor, date));

@@ -1,8 +1,8 @@
 // start_response validation, framing and exception handling, seen on the wire.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <unistd.h>
+#include <fstream>
 
 #include "wsgi_test_support.hpp"
 
@@ -14,7 +14,8 @@ Exchange status_run(const std::string& status, std::vector<std::string> headers 
                     const std::string& method = "GET", int minor = 1) {
   TestRequest r(method, "/", minor);
   r.header("X-Status", status).header("X-Body", body).header("X-Mode", mode);
-  for (std::size_t i = 0; i < headers.size(); ++i) r.header("X-Header-" + std::to_string(i), headers[i]);
+  for (std::size_t i = 0; i < headers.size(); ++i)
+    r.header("X-Header-" + std::to_string(i), headers[i]);
   return run("status_app", r);
 }
 
@@ -118,9 +119,9 @@ TEST(Response, InvalidStatusIs500) {
 }
 
 TEST(Response, InvalidHeadersAre500AndNeverInjected) {
-  for (const char* app : {"bad_header_value_app", "bad_header_name_app", "two_lengths_app",
-                          "bad_length_app", "non_latin1_app", "str_body_app",
-                          "no_start_response_app"}) {
+  for (const char* app :
+       {"bad_header_value_app", "bad_header_name_app", "two_lengths_app", "bad_length_app",
+        "non_latin1_app", "str_body_app", "no_start_response_app"}) {
     SCOPED_TRACE(app);
     TestRequest r("GET", "/");
     auto ex = run(app, r);

@@ -64,7 +64,8 @@ class TestRequest {
     req.target = target_;
     const auto q = target_.find('?');
     req.path = std::string_view(target_).substr(0, q);
-    req.query = q == std::string::npos ? std::string_view() : std::string_view(target_).substr(q + 1);
+    req.query =
+        q == std::string::npos ? std::string_view() : std::string_view(target_).substr(q + 1);
     req.version_minor = minor;
     req.keep_alive = minor == 1;
   }
@@ -163,7 +164,8 @@ struct Exchange {
   ParsedResponse response;
 };
 
-inline Exchange run(const std::string& attribute, TestRequest& request, PeerInfo peer = tcp_peer()) {
+inline Exchange run(const std::string& attribute, TestRequest& request,
+                    PeerInfo peer = tcp_peer()) {
   auto runner = make_runner(attribute);
   CollectingWriter writer;
   Exchange ex;
