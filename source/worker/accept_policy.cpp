@@ -57,9 +57,8 @@ std::size_t AcceptPolicy::threads() const noexcept {
 bool AcceptPolicy::has_capacity() const {
   // Accept only what we can serve: a worker whose threads are all busy leaves new
   // connections in the kernel queue for an idle sibling. A connection just accepted
-  // brings a request: without counting it, a worker woken by a burst of connects (wrk
-  // opens 50 at once) accepted all of them before the first request arrived, and its
-  // sibling got none (sleepy: 4 of 8 threads busy, 198 req/s).
+  // brings a request: without counting it, a worker woken by a burst of connects
+  // accepts all of them before the first request arrives, and its siblings get none.
   const Load load = host_.load();
   return !load.stopping && !fds_exhausted_ &&
          load.busy < static_cast<std::size_t>(settings_.threads) &&
@@ -119,13 +118,12 @@ void AcceptPolicy::add(core::UniqueFd fd, std::size_t listener_index) {
 void AcceptPolicy::check_overflow() {
   // Busy, so not listening: connections wait in the kernel for a sibling with a free
   // thread. When every worker is busy none has one, and a connection could wait there
-  // for seconds while the accepted keep-alive connections take turns (sleepy: p99 1-2 s,
-  // p50 40 ms). Connections seen waiting on two checks kOverflowCheck apart are taken
+  // for seconds while the accepted keep-alive connections take turns. Connections seen
+  // waiting on two checks kOverflowCheck apart are taken
   // anyway and their requests queue behind the others in arrival order: this worker's
   // share of them (the queue over --workers, at most --threads per check), so that a
-  // burst of connects (wrk opens 50 at once) is spread over the workers in a few checks.
-  // Taking one per 10 ms and worker, the last of 42 waited ~200 ms: that was the p99 of
-  // every keep-alive scenario in the load tests.
+  // burst of connects is spread over the workers in a few checks; taking one per check
+  // and worker would make the last connection of a burst wait for dozens of checks.
   const auto max_open = static_cast<std::size_t>(settings_.worker_connections);
   if (listening_ || host_.load().stopping || fds_exhausted_ || host_.load().open >= max_open) {
     overflow_check_ = {};
@@ -166,7 +164,7 @@ void AcceptPolicy::check_overflow() {
 
 void AcceptPolicy::out_of_fds(int error) {
   // The listener stays readable while the queue holds connections, so retrying at once
-  // spins (656k log lines in 3 s, 45 % CPU): stop accepting until a connection of ours
+  // spins (a core busy and a log line per retry): stop accepting until a connection of ours
   // closes or kFdRetry passes (fds may also be freed by the app), and say so once.
   if (!fd_episode_)
     spdlog::error(

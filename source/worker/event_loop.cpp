@@ -201,7 +201,7 @@ void EventLoop::apply(Connection* conn, Step step) {
 bool EventLoop::arm(Connection* conn) {
   // Edge-triggered, registered once for the connection's life: a new arrival always
   // reports an edge, so waiting for the next request costs no system call. One-shot
-  // re-arming was an epoll_ctl per request, 13 % of a worker's CPU in hello (perf, issue 4).
+  // re-arming cost an epoll_ctl per request.
   // An edge is new bytes only: where the last read stopped before the socket was drained
   // (`recheck`), EPOLL_CTL_MOD re-polls the socket and reports what is already there.
   constexpr std::uint32_t kEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;

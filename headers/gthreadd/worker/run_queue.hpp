@@ -44,11 +44,10 @@ class RunQueue {
   std::unique_ptr<Connection> pop() {
     // A few yields first, but only while the worker has more connections than threads:
     // then the loop pushes the next request within microseconds, and finding it here
-    // saves a futex wake and a context switch per request (hello at c50: ~10 % of the
-    // throughput). With a thread per connection the next request is a client round trip
-    // away, and yielding only delayed the other worker's threads on a shared core (hello
-    // at c8, -w 2 --threads 4, one A/B run: 23-30k req/s and p99 3-3.9 ms with the
-    // yields, 30k and 0.65 ms without). Bounded, unlike TBB's idle loop.
+    // saves a futex wake and a context switch per request. With a thread per connection
+    // the next request is a client round trip away, and yielding only delays the other
+    // worker's threads on a shared core. Bounded, unlike TBB's idle loop. (The A/B runs
+    // behind both choices are in the commit history: git log -S kYields.)
     const int yields = crowded_.load(std::memory_order_relaxed) ? kYields : 0;
     for (int i = 0; i < yields && size_.load(std::memory_order_relaxed) == 0; ++i) sched_yield();
     std::unique_lock lock(mutex_);
