@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gthreadd/wsgi/response_head.hpp"
+#include "gthreadd/wsgi/server_type.hpp"
 
 namespace py = pybind11;
 
@@ -79,36 +80,17 @@ PyType_Slot slots[] = {
 };
 
 PyType_Spec spec = {
-    "_gthreadd.EarlyHints",
-    sizeof(EarlyHintsObject),
-    0,
-#if PY_VERSION_HEX >= 0x030A0000
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-#else
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,  // 3.9: tp_new is cleared instead
-#endif
-    slots,
+    "_gthreadd.EarlyHints", sizeof(EarlyHintsObject), 0, kServerTypeFlags, slots,
 };
 
 }  // namespace
 
 void EarlyHints::register_type(py::module_& module) {
-  if (type == nullptr) {
-    type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
-    if (type == nullptr) throw py::error_already_set();
-#if PY_VERSION_HEX < 0x030A0000
-    type->tp_new = nullptr;
-#endif
-  }
-  module.attr("EarlyHints") = py::handle(reinterpret_cast<PyObject*>(type));
+  register_server_type(type, spec, module, "EarlyHints");
 }
 
 PyObject* EarlyHints::create(ResponseStream* stream) {
-  if (type == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "the _gthreadd module was not set up");
-    return nullptr;
-  }
-  PyObject* self = type->tp_alloc(type, 0);  // zero-filled; takes a reference to the type
+  PyObject* self = new_server_object(type);
   if (self == nullptr) return nullptr;
   as_object(self)->vectorcall = call;
   as_object(self)->stream = stream;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gthreadd/wsgi/early_hints.hpp"
+#include "gthreadd/wsgi/server_type.hpp"
 
 namespace py = pybind11;
 
@@ -184,38 +185,17 @@ PyType_Slot slots[] = {
 };
 
 PyType_Spec spec = {
-    "_gthreadd.StartResponse",
-    sizeof(StartResponseObject),
-    0,
-#if PY_VERSION_HEX >= 0x030A0000
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-#else
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,  // 3.9: tp_new is cleared instead
-#endif
-    slots,
+    "_gthreadd.StartResponse", sizeof(StartResponseObject), 0, kServerTypeFlags, slots,
 };
 
 }  // namespace
 
 void StartResponse::register_type(py::module_& module) {
-  if (type == nullptr) {
-    type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
-    if (type == nullptr) throw py::error_already_set();
-#if PY_VERSION_HEX < 0x030A0000
-    // Only the server makes these: without a tp_new, StartResponse() raises TypeError
-    // (what Py_TPFLAGS_DISALLOW_INSTANTIATION does from 3.10 on).
-    type->tp_new = nullptr;
-#endif
-  }
-  module.attr("StartResponse") = py::handle(reinterpret_cast<PyObject*>(type));
+  register_server_type(type, spec, module, "StartResponse");
 }
 
 PyObject* StartResponse::create(ResponseStream* stream) {
-  if (type == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "the _gthreadd module was not set up");
-    return nullptr;
-  }
-  PyObject* self = type->tp_alloc(type, 0);  // zero-filled; takes a reference to the type
+  PyObject* self = new_server_object(type);
   if (self == nullptr) return nullptr;
   as_object(self)->vectorcall = call;
   as_object(self)->stream = stream;
