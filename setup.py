@@ -25,6 +25,8 @@ from distutils.command.build_scripts import build_scripts  # noqa: E402
 from distutils.command.install_data import install_data  # noqa: E402
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from cmake_cache import cache_value  # noqa: E402
 
 try:
     import wheel  # noqa: F401  (setuptools' build_wheel needs it; pip cannot fetch it here)
@@ -42,17 +44,6 @@ def project_version():
     if not match:
         sys.exit("setup.py: no 'project(gthreadd VERSION x.y.z' line in CMakeLists.txt")
     return match.group(1)
-
-
-def cache_value(build_dir, name):
-    try:
-        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
-            for line in f:
-                if line.startswith(name + ":"):
-                    return line.split("=", 1)[1].strip()
-    except OSError:
-        pass
-    return None
 
 
 def same_file(a, b):

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -23,18 +24,10 @@ BUILD = os.path.dirname(os.path.abspath(BIN)) if BIN else None
 DEADLINE = 900  # pip runs `cmake --install`, which copies (and may relink) a ~50 MB binary
 
 
-def cache_value(name):
-    try:
-        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
-            for line in f:
-                if line.startswith(name + ":"):
-                    return line.split("=", 1)[1].strip()
-    except OSError:
-        pass
-    return None
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from cmake_cache import cache_value  # noqa: E402
 
-
-PYTHON = cache_value("Python_EXECUTABLE") if BUILD else None
+PYTHON = cache_value(BUILD, "Python_EXECUTABLE") if BUILD else None
 
 pytestmark = pytest.mark.skipif(
     IS_GUNICORN or PYTHON is None,
