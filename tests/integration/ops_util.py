@@ -47,3 +47,25 @@ class UdpListener:
                 continue
             self.received.append(data.decode("utf-8", "replace"))
         return self.received
+
+
+def nginx_conf(directory, http_body, daemon=True):
+    """A whole nginx.conf for a test's private nginx: one worker, pid, error log and every
+    temp path under `directory` (so it runs unprivileged and leaves nothing behind), running
+    as root when the test does (nginx would switch to nobody, who cannot reach tmp dirs), and
+    `http_body` inside http { }."""
+    lines = ["worker_processes 1;"]
+    if os.geteuid() == 0:
+        lines.append("user root;")
+    if not daemon:
+        lines.append("daemon off;")
+    lines += ["pid {0}/nginx.pid;".format(directory),
+              "error_log {0}/nginx-error.log;".format(directory),
+              "events { worker_connections 64; }",
+              "http {",
+              "    access_log off;"]
+    lines += ["    {0}_temp_path {1}/{2};".format(kind, directory, name)
+              for kind, name in (("client_body", "body"), ("proxy", "proxy"),
+                                 ("fastcgi", "fastcgi"), ("uwsgi", "uwsgi"), ("scgi", "scgi"))]
+    lines += [http_body, "}", ""]
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import APPS, IS_GUNICORN, Server
-from ops_util import wait_lines
+from ops_util import nginx_conf, wait_lines
 
 OPS = os.path.join(APPS, "ops")
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
@@ -27,20 +27,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-NGINX_CONF = """
-{user}
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
+NGINX_SITE = """
     client_max_body_size 20m;
     upstream app {{ server unix:{sock}; }}
     server {{
@@ -55,7 +42,6 @@ http {{
             proxy_set_header X-Forwarded-Proto https;
         }}
     }}
-}}
 """
 
 
@@ -70,9 +56,9 @@ def django_behind_nginx(tmp_path_factory):
     server.start()
     port = free_port()
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(user="user root;" if os.geteuid() == 0 else "", dir=tmp,
-                                      sock=server.unix_path, port=port,
-                                      static=os.path.join(OPS, "djsite", "static")))
+    site = NGINX_SITE.format(sock=server.unix_path, port=port,
+                             static=os.path.join(OPS, "djsite", "static"))
+    conf.write_text(nginx_conf(tmp, site, daemon=False))
     nginx = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(conf)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 15

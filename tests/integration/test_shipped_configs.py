@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import APPS, BIN, IS_GUNICORN, Conn, Server, build_request, START_DEADLINE
+from ops_util import nginx_conf
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONFIG = os.path.join(ROOT, "config")
@@ -153,27 +154,11 @@ def test_users_directories_and_binary_agree():
 # nginx -t on the site
 # --------------------------------------------------------------------------------------
 
-NGINX_WRAPPER = """
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    include {site};
-}}
-"""
-
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
 def test_nginx_site_passes_nginx_t(tmp_path):
     conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_WRAPPER.format(dir=tmp_path, site=NGINX_SITE))
+    conf.write_text(nginx_conf(tmp_path, "    include %s;" % NGINX_SITE))
     done = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"),
                            "-c", str(conf)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
