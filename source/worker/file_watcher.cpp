@@ -1,10 +1,13 @@
 #include "gthreadd/worker/file_watcher.hpp"
 
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -15,10 +18,31 @@
 
 namespace gthreadd::worker {
 
-FileWatcher::FileWatcher(const std::vector<std::string>& files)
-    : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
-  if (!fd_) throw std::runtime_error(std::string("--reload: inotify: ") + std::strerror(errno));
+namespace {
+
+// The file's modification time in nanoseconds, or -1 when it cannot be stat'ed (deleted, or
+// not yet created): a file that appears or disappears counts as changed, as with inotify.
+long long mtime_ns(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000LL + st.st_mtim.tv_nsec;
+}
+
+// gunicorn's polling Reloader checks once a second (its `interval`).
+constexpr std::chrono::milliseconds kPollPeriod{1000};
+
+}  // namespace
+
+FileWatcher::FileWatcher(const std::vector<std::string>& files, WatchEngine engine)
+    : engine_(engine),
+      fd_(engine == WatchEngine::Poll ? ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
+                                      : ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+  if (!fd_)
+    throw std::runtime_error(std::string("--reload: ") +
+                             (engine == WatchEngine::Poll ? "eventfd: " : "inotify: ") +
+                             std::strerror(errno));
   watch(files);
+  if (engine_ == WatchEngine::Poll) poll_every(kPollPeriod);
 }
 
 FileWatcher::~FileWatcher() {
@@ -28,6 +52,7 @@ FileWatcher::~FileWatcher() {
   }
   stop_cv_.notify_all();
   if (rescan_thread_.joinable()) rescan_thread_.join();
+  if (poll_thread_.joinable()) poll_thread_.join();
 }
 
 void FileWatcher::watch(const std::vector<std::string>& files) {
@@ -70,7 +95,12 @@ void FileWatcher::watch_files(const std::vector<std::string>& files) {
     std::error_code ec;
     auto abs = std::filesystem::absolute(f, ec);
     if (ec) continue;
-    if (!files_.insert(abs.lexically_normal().string()).second) continue;
+    const std::string path = abs.lexically_normal().string();
+    if (!files_.insert(path).second) continue;
+    if (engine_ == WatchEngine::Poll) {
+      mtimes_.emplace(path, mtime_ns(path));
+      continue;
+    }
     // Directories, not files: editors save by writing a new file and renaming it over the
     // old one, which a watch on the old inode would miss.
     const std::string dir = abs.parent_path().lexically_normal().string();
@@ -103,7 +133,46 @@ void FileWatcher::rescan_every(std::chrono::milliseconds period,
   });
 }
 
+void FileWatcher::poll_every(std::chrono::milliseconds period) {
+  poll_thread_ = std::thread([this, period] {
+    std::unique_lock lock(stop_mutex_);
+    while (!stop_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+      lock.unlock();
+      poll_once();
+      lock.lock();
+    }
+  });
+}
+
+void FileWatcher::poll_once() {
+  std::map<std::string, long long> known;
+  {
+    std::lock_guard lock(mutex_);
+    if (!poll_changed_.empty()) return;  // reported already; the worker is on its way out
+    known = mtimes_;
+  }
+  // stat() outside the lock: a slow network mount must not block watch() or the loop.
+  for (const auto& [path, seen] : known) {
+    if (mtime_ns(path) == seen) continue;
+    {
+      std::lock_guard lock(mutex_);
+      poll_changed_ = path;
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd_.get(), &one, sizeof one);
+    return;
+  }
+}
+
 std::string FileWatcher::changed_file() {
+  if (engine_ == WatchEngine::Inotify) return read_inotify();
+  std::uint64_t count = 0;
+  [[maybe_unused]] auto n = ::read(fd_.get(), &count, sizeof count);
+  std::lock_guard lock(mutex_);
+  return poll_changed_;
+}
+
+std::string FileWatcher::read_inotify() {
   alignas(inotify_event) char buf[16384];
   std::string changed;
   std::lock_guard lock(mutex_);

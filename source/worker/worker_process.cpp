@@ -72,7 +72,8 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
       auto files = wsgi::loaded_module_files();
       files.insert(files.end(), settings.reload_extra_files.begin(),
                    settings.reload_extra_files.end());
-      watcher = std::make_unique<FileWatcher>(files);
+      watcher = std::make_unique<FileWatcher>(
+          files, settings.reload_engine == "poll" ? WatchEngine::Poll : WatchEngine::Inotify);
       // Modules imported after boot (a view imported by the first request) are watched too:
       // once a second, only when sys.modules changed size, the list is read again under the
       // GIL. --reload is a development setting; the event loop is untouched.

@@ -23,7 +23,7 @@ struct Settings {
   std::vector<std::string> raw_env;             // -e/--env KEY=VALUE
   bool preload_app = false;                     // --preload
   bool reload = false;                          // --reload
-  std::string reload_engine = "auto";           // --reload-engine auto|inotify (poll refused)
+  std::string reload_engine = "auto";           // --reload-engine auto|inotify|poll
   std::vector<std::string> reload_extra_files;  // files or glob patterns (gunicorn 26.1)
   std::string config_file;                      // -c/--config
 

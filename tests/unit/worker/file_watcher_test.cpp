@@ -62,6 +62,24 @@ TEST_F(FileWatcherTest, IgnoresOtherFilesInTheSameDirectory) {
   EXPECT_EQ(wait_change(w), "");
 }
 
+// --reload-engine poll (gunicorn's polling Reloader): a changed modification time is a
+// change, even with no write inotify would report; other files and unchanged ones are not.
+TEST_F(FileWatcherTest, PollEngineReportsAChangedModificationTime) {
+  FileWatcher w({watched_, other_}, WatchEngine::Poll);
+  const auto later = std::filesystem::last_write_time(watched_) + std::chrono::seconds(10);
+  std::filesystem::last_write_time(watched_, later);
+  EXPECT_EQ(wait_change(w), watched_);
+}
+
+TEST_F(FileWatcherTest, PollEngineIgnoresUnwatchedFilesAndReportsADeletedOne) {
+  FileWatcher w({watched_}, WatchEngine::Poll);
+  std::ofstream(other_) << "b\n";
+  pollfd p{w.fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 2500), 0);  // two poll periods: nothing watched changed
+  std::filesystem::remove(watched_);
+  EXPECT_EQ(wait_change(w), watched_);
+}
+
 // --reload and lazily imported modules (issue 10): a file added after construction, in a
 // directory not watched before, is reported.
 TEST_F(FileWatcherTest, WatchesFilesAddedLaterInNewDirectories) {
