@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -25,28 +27,41 @@ int facility_code(const std::string& name) {
   throw std::runtime_error("unknown syslog facility '" + name + "'");
 }
 
-DatagramSender open_address(const std::string& address) {
-  if (address.starts_with("udp://")) {
+struct Senders {
+  std::optional<DatagramSender> datagram;
+  std::unique_ptr<StreamSender> stream;
+};
+
+Senders open_address(const std::string& address) {
+  if (address.starts_with("udp://") || address.starts_with("tcp://")) {
     const std::string rest = address.substr(6);
     const auto colon = rest.rfind(':');
     std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
     const std::string port = colon == std::string::npos ? "514" : rest.substr(colon + 1);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']')
       host = host.substr(1, host.size() - 2);
-    return DatagramSender::udp(host, port);
+    if (host.empty()) host = "localhost";  // gunicorn: "tcp://" alone is localhost:514
+    if (address.starts_with("udp://")) return {DatagramSender::udp(host, port), nullptr};
+    return {std::nullopt, std::make_unique<StreamSender>(StreamSender::tcp(host, port))};
   }
   if (address.starts_with("unix://")) {
     std::string path = address.substr(7);
+    bool datagrams_only = false;
     if (const auto hash = path.find('#'); hash != std::string::npos) {
-      if (path.substr(hash + 1) != "dgram")
-        throw std::runtime_error("--log-syslog-to " + address +
-                                 ": only datagram sockets are supported");
+      datagrams_only = path.substr(hash + 1) == "dgram";
       path.resize(hash);
     }
-    return DatagramSender::unix_path(path);
+    // Python's SysLogHandler, given no socket type, tries a datagram socket and then a
+    // stream one; gunicorn passes none unless the address ends in #dgram.
+    try {
+      return {DatagramSender::unix_path(path), nullptr};
+    } catch (const std::runtime_error&) {
+      if (datagrams_only) throw;
+    }
+    return {std::nullopt, std::make_unique<StreamSender>(StreamSender::unix_path(path))};
   }
   throw std::runtime_error("--log-syslog-to " + address +
-                           ": only udp:// and unix:// (datagram) are supported");
+                           ": use udp://HOST:PORT, tcp://HOST:PORT or unix://PATH");
 }
 
 std::string tag_for(const config::Settings& s, std::string_view name) {
@@ -61,9 +76,11 @@ std::string tag_for(const config::Settings& s, std::string_view name) {
 }  // namespace
 
 SyslogWriter::SyslogWriter(const config::Settings& settings, std::string_view name)
-    : sender_(open_address(settings.syslog_addr)),
-      facility_(facility_code(settings.syslog_facility)),
-      tag_(tag_for(settings, name)) {}
+    : facility_(facility_code(settings.syslog_facility)), tag_(tag_for(settings, name)) {
+  auto senders = open_address(settings.syslog_addr);
+  datagram_ = std::move(senders.datagram);
+  stream_ = std::move(senders.stream);
+}
 
 void SyslogWriter::write(int severity, std::string_view message) const {
   thread_local std::string line;
@@ -72,7 +89,8 @@ void SyslogWriter::write(int severity, std::string_view message) const {
   fmt::format_to(std::back_inserter(line), "<{}>{}[{}] {}", facility_ * 8 + severity, tag_,
                  ::getpid(), message);
   line.push_back('\0');
-  sender_.send(line);
+  if (stream_) stream_->send(line);
+  else datagram_->send(line);
 }
 
 void SyslogSink::sink_it_(const spdlog::details::log_msg& msg) {
