@@ -253,23 +253,18 @@ std::string apply_worker_class(Settings& s, std::string_view value) {
 }
 
 // gunicorn's reload_engine: 'auto' picks inotify on Linux when the inotify module is
-// installed, which gthreadd always has. 'poll' (mtime polling, for file systems that deliver
-// no inotify events, such as some container bind mounts) is refused rather than silently
-// replaced by inotify, which would then never fire there.
+// installed, which gthreadd always has; 'poll' compares modification times once a second
+// (for file systems that deliver no inotify events, such as network and some container bind
+// mounts), as gunicorn's polling Reloader does.
 std::string apply_reload_engine(Settings& s, std::string_view value) {
   std::string word(trim(value));
   std::transform(word.begin(), word.end(), word.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (word == "auto" || word == "inotify") {
+  if (word == "auto" || word == "inotify" || word == "poll") {
     s.reload_engine = word;
     return {};
   }
-  if (word == "poll") {
-    return "'poll' is not supported: gthreadd's --reload watches files with inotify (what 'auto' "
-           "uses "
-           "on Linux); use auto or inotify";
-  }
-  return quoted(value) + " is not one of: auto, inotify (poll is not supported)";
+  return quoted(value) + " is not one of: auto, inotify, poll";
 }
 
 // logconfig_dict: a .py config's dict arrives as JSON text (wsgi/python_config); gunicorn's
@@ -393,19 +388,13 @@ std::string apply_statsd_host(Settings& s, std::string_view value) {
   return {};
 }
 
-// gunicorn also takes tcp:// and unix://PATH#stream; log/syslog_writer sends datagrams only,
-// so those are refused here, with the rest of the configuration, rather than when the logger
-// opens the socket.
+// gunicorn's parse_syslog_address: udp://, tcp:// (a stream) and unix://PATH[#dgram|#stream]
+// (log/syslog_writer opens them).
 std::string apply_syslog_addr(Settings& s, std::string_view value) {
   const std::string_view address = trim(value);
-  if (address.starts_with("tcp://") ||
-      (address.starts_with("unix://") && address.ends_with("#stream"))) {
-    return quoted(value) +
-           ": syslog over a stream socket is not supported; use udp://HOST:PORT or unix://PATH "
-           "(datagrams)";
-  }
-  if (!address.starts_with("udp://") && !address.starts_with("unix://")) {
-    return quoted(value) + " is not udp://HOST:PORT or unix://PATH[#dgram]";
+  if (!address.starts_with("udp://") && !address.starts_with("tcp://") &&
+      !address.starts_with("unix://")) {
+    return quoted(value) + " is not udp://HOST:PORT, tcp://HOST:PORT or unix://PATH[#dgram]";
   }
   s.syslog_addr = std::string(address);
   return {};
@@ -419,7 +408,7 @@ void name_values(std::vector<SettingSpec>& table) {
       {"pythonpath", "DIRS"},
       {"virtualenv", "DIR"},
       {"raw_env", "KEY=VALUE"},
-      {"reload_engine", "{auto,inotify}"},
+      {"reload_engine", "{auto,poll,inotify}"},
       {"reload_extra_files", "PATTERN"},
       {"bind", "ADDRESS"},
       {"worker_class", "CLASS"},
@@ -475,9 +464,10 @@ std::vector<SettingSpec> build_table() {
                       &Settings::preload_app));
   t.push_back(
       boolean("reload", "--reload", "restart workers when code changes", &Settings::reload));
-  t.push_back(make("reload_engine", "--reload-engine",
-                   "how --reload watches files: auto or inotify (the same on Linux)", Kind::Value,
-                   apply_reload_engine, [](const Settings& s) { return s.reload_engine; }));
+  t.push_back(
+      make("reload_engine", "--reload-engine",
+           "how --reload watches files: auto (= inotify), inotify, or poll (mtimes once a second)",
+           Kind::Value, apply_reload_engine, [](const Settings& s) { return s.reload_engine; }));
   t.push_back(
       repeatable("reload_extra_files", "--reload-extra-file",
                  "extra file or glob pattern (*, ?, [...], **) to watch with --reload (repeatable)",
@@ -655,8 +645,10 @@ std::vector<SettingSpec> build_table() {
                       "keep stdio open in daemon mode", &Settings::enable_stdio_inheritance));
   t.push_back(boolean("syslog", "--log-syslog", "send the error log to syslog", &Settings::syslog));
   t.push_back(make("syslog_addr", "--log-syslog-to",
-                   "syslog address: udp://HOST:PORT or unix://PATH (datagrams)", Kind::Value,
-                   apply_syslog_addr, [](const Settings& s) { return s.syslog_addr; }));
+                   "syslog address: udp://HOST:PORT, tcp://HOST:PORT or unix://PATH (a datagram "
+                   "socket, else a stream; #dgram: datagrams only)",
+                   Kind::Value, apply_syslog_addr,
+                   [](const Settings& s) { return s.syslog_addr; }));
   t.push_back(text("syslog_prefix", "--log-syslog-prefix", "program name in syslog lines",
                    &Settings::syslog_prefix));
   t.push_back(one_of("syslog_facility", "--log-syslog-facility",
