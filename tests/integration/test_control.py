@@ -303,3 +303,45 @@ def test_human_output_follows_gunicornc(ctl_server):
     code, out, err = ctl(server.ctl_path, "show", "config", json_out=False)
     assert code == 0 and "control_socket: %s\n" % server.ctl_path in out
     assert re.search(r"^workers: 2$", out, re.M)
+
+
+def test_worker_kill_replaces_that_worker(ctl_server):
+    server = ctl_server(workers=2)
+    pids = wait_until(lambda: (lambda p: p if len(p) == 2 else None)(booted_pids(server.ctl_path)),
+                      "two booted workers", DEADLINE)
+    assert ctl_json(server.ctl_path, "worker", "kill", str(pids[0])) == {"success": True,
+                                                                         "killed": pids[0]}
+    wait_until(lambda: not alive(pids[0]), "the killed worker to exit", DEADLINE)
+    wait_until(lambda: (lambda p: p if len(p) == 2 and pids[0] not in p else None)(
+        booted_pids(server.ctl_path)), "its replacement", DEADLINE)
+    answer = ctl_json(server.ctl_path, "worker", "kill", "1")
+    assert answer["success"] is False and "not found" in answer["error"]
+
+
+def test_after_usr2_the_new_master_owns_the_socket(ctl_server):
+    from conftest import LISTEN_RE
+    server = ctl_server()
+    old_master = server.master_pid
+    old_workers = live_children(old_master)
+    new_master = None
+    try:
+        os.kill(old_master, signal.SIGUSR2)
+        new_master = int(server.wait_for_log(LISTEN_RE, DEADLINE, count=2).group(2))
+        server.wait_for_log(r"Control socket listening at", DEADLINE, count=2)
+        assert ctl_json(server.ctl_path, "show", "stats")["pid"] == new_master
+        os.kill(old_master, signal.SIGWINCH)
+        wait_until(lambda: not any(alive(p) for p in old_workers), "old workers to exit",
+                   DEADLINE)
+        os.kill(old_master, signal.SIGQUIT)
+        server.wait_exit(DEADLINE)
+        # The old master left the new master's socket in place.
+        assert ctl_json(server.ctl_path, "show", "stats")["pid"] == new_master
+    finally:
+        if new_master and alive(new_master):
+            children = live_children(new_master)
+            os.kill(new_master, signal.SIGTERM)
+            wait_until(lambda: not alive(new_master), "the new master to stop", DEADLINE)
+            for pid in children:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+    assert not os.path.exists(server.ctl_path)
