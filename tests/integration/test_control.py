@@ -345,3 +345,26 @@ def test_after_usr2_the_new_master_owns_the_socket(ctl_server):
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
     assert not os.path.exists(server.ctl_path)
+
+
+def test_gunicorn_config_file_names(make_server, tmp_path):
+    path = tmp_path / "from_conf.ctl"
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text("control_socket = %r\ncontrol_socket_mode = 0o640\n" % str(path))
+    server = make_server("hello:app", args=["-c", str(conf)])
+    assert stat.S_IMODE(os.lstat(path).st_mode) == 0o640
+    assert ctl_json(path, "show", "stats")["pid"] == server.master_pid
+    server.stop()
+    assert not os.path.exists(path)
+    conf.write_text("control_socket = %r\ncontrol_socket_disable = True\n" % str(path))
+    server = make_server("hello:app", args=["-c", str(conf)])
+    assert server.get("/").status == 200
+    assert not os.path.exists(path)
+
+
+def test_a_bad_mode_is_refused_at_start(tmp_path):
+    p = subprocess.run([BIN, "--control-socket", str(tmp_path / "x.ctl"),
+                        "--control-socket-mode", "600", "--check-config", "hello:app"],
+                       capture_output=True, text=True, timeout=DEADLINE, cwd=APPS)
+    assert p.returncode != 0
+    assert "'600' is not a file mode from 0 to 0777" in p.stderr
