@@ -699,6 +699,28 @@ std::vector<SettingSpec> build_table() {
       "metrics_bind", "--metrics-bind", Kind::Value,
       "--metrics-bind is not available yet: the workers do not record their requests into the "
       "metrics block yet, so /metrics would show empty request counters; remove the setting"));
+  // --- the control socket (gunicorn 25.1's control_socket, control_socket_mode and
+  // control_socket_disable). gunicorn turns it on by default; gthreadd only when a path is
+  // given (README, "Control socket"). ---
+  t.push_back(text("control_socket", "--control-socket",
+                   "unix socket for `gthreadd ctl` and gunicornc (unset: no control socket)",
+                   &Settings::control_socket));
+  t.back().value_name = "PATH";
+  t.push_back(make(
+      "control_socket_mode", "--control-socket-mode",
+      "permissions of the control socket file (octal 0600 or 0o660, or decimal)", Kind::Value,
+      [](Settings& s, std::string_view value) -> std::string {
+        auto mode = parse_umask(value);
+        if (!mode || *mode < 0 || *mode > 0777)
+          return quoted(value) + " is not a file mode from 0 to 0777 (octal like 0600 or 0o660)";
+        s.control_socket_mode = static_cast<int>(*mode);
+        return {};
+      },
+      [](const Settings& s) { return std::to_string(s.control_socket_mode); }));
+  t.back().value_name = "MODE";
+  t.push_back(boolean("control_socket_disable", "--no-control-socket",
+                      "do not create the control socket, even with --control-socket",
+                      &Settings::control_socket_disable));
   name_values(t);
   return t;
 }

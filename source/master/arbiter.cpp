@@ -74,16 +74,18 @@ void Arbiter::announce() {
 
 int Arbiter::run() {
   announce();
+  open_control();
   while (!halt_) {
     if (upgrade_.promoted() && !pidfile_.path().empty()) pidfile_.rename(settings_.pidfile);
     manage_workers();
-    if (signals_.wait(wait_time())) {
+    if (signals_.wait(wait_time(), control_ ? control_->poll_fd() : -1)) {
       while (!halt_) {
         const auto signo = signals_.next();
         if (!signo) break;
         handle_signal(*signo);
       }
     }
+    if (control_) control_->serve([this](const auto& words) { return control(words); });
     reap();
     check_workers();
   }
@@ -131,6 +133,7 @@ void Arbiter::spawn_worker() {
   if (pid == 0) {
     // Child: drop what belongs to the master, then become a worker.
     signals_.close_in_child();
+    if (control_) control_->close_in_child();
     if (metrics_) metrics_->in_child(slot);
     for (auto& [other, beat] : heartbeats_) beat.reset();
     boot_worker(

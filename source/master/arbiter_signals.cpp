@@ -25,16 +25,8 @@ void Arbiter::handle_signal(int signo) {
     case SIGTERM: stop(true); break;
     case SIGINT:
     case SIGQUIT: stop(false); break;
-    case SIGTTIN:
-      table_.set_target(target + 1);
-      wsgi::call_nworkers_changed(view(), target + 1, target);
-      break;
-    case SIGTTOU:
-      if (target > 1) {
-        table_.set_target(target - 1);
-        wsgi::call_nworkers_changed(view(), target - 1, target);
-      }
-      break;
+    case SIGTTIN: change_target(target + 1); break;
+    case SIGTTOU: change_target(target - 1); break;
     case SIGUSR1:
       log::reopen_logs();
       prepare_log_files(settings_);  // a file the master re-created belongs to the workers too
@@ -50,6 +42,15 @@ void Arbiter::handle_signal(int signo) {
       break;
     default: break;
   }
+}
+
+void Arbiter::change_target(int target) {
+  // gunicorn's num_workers setter: never below one, and nworkers_changed(new, old) on a change.
+  const int old_target = table_.target();
+  target = std::max(1, target);
+  if (target == old_target) return;
+  table_.set_target(target);
+  wsgi::call_nworkers_changed(view(), target, old_target);
 }
 
 void Arbiter::reload() {
@@ -79,6 +80,7 @@ void Arbiter::reload() {
 
 void Arbiter::stop(bool graceful) {
   halt_ = true;
+  control_.reset();  // clients get "not running" at once, not a wait for the workers
   signal_workers(graceful ? SIGTERM : SIGQUIT);
   const auto deadline = Clock::now() + (graceful ? std::chrono::seconds(settings_.graceful_timeout)
                                                  : std::chrono::seconds(2));

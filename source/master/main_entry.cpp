@@ -4,12 +4,14 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
 #include "gthreadd/config/command_line.hpp"
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/master/arbiter.hpp"
+#include "gthreadd/master/control_client.hpp"
 #include "gthreadd/master/process_setup.hpp"
 #include "gthreadd/master/resource_checks.hpp"
 #include "gthreadd/net/listener.hpp"
@@ -50,6 +52,8 @@ void log_config_error(const config::ConfigError& e) {
 }  // namespace
 
 int run_main(int argc, char** argv) {
+  // `gthreadd ctl ...`: the control socket's client (gunicorn's gunicornc), not a server.
+  if (argc > 1 && std::string_view(argv[1]) == "ctl") return run_control_client(argc - 1, argv + 1);
   // Our own copy of the command line: the process title is written over argv's memory,
   // and HUP re-parses and USR2 re-execs from it.
   std::vector<std::string> args(argv, argv + argc);

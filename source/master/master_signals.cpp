@@ -32,9 +32,10 @@ MasterSignals::MasterSignals() {
   if (!fd_) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
 }
 
-bool MasterSignals::wait(std::chrono::milliseconds timeout) const {
-  pollfd p{fd_.get(), POLLIN, 0};
-  return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+bool MasterSignals::wait(std::chrono::milliseconds timeout, int also) const {
+  pollfd p[2] = {{fd_.get(), POLLIN, 0}, {also, POLLIN, 0}};
+  return ::poll(p, also >= 0 ? 2 : 1, static_cast<int>(timeout.count())) > 0 &&
+         (p[0].revents & POLLIN) != 0;
 }
 
 std::optional<int> MasterSignals::next() const {

@@ -73,4 +73,14 @@ void MasterMetrics::reaped(pid_t pid, ExitReason reason) {
       1, std::memory_order_relaxed);
 }
 
+std::optional<std::uint64_t> MasterMetrics::requests_served(pid_t pid) const {
+  const auto it = slots_.find(pid);
+  if (it == slots_.end() || it->second < 0) return std::nullopt;
+  const WorkerSlot& slot = block_->slot(static_cast<std::size_t>(it->second));
+  std::uint64_t total = 0;
+  for (const auto& by_method : slot.requests)
+    for (const auto& counter : by_method) total += counter.load(std::memory_order_relaxed);
+  return total;
+}
+
 }  // namespace gthreadd::metrics

@@ -106,6 +106,11 @@ struct Settings {
   std::vector<int> cpu_affinity;            // --cpu-affinity: pin worker N to a CPU from the list
   std::optional<BindAddress> metrics_bind;  // --metrics-bind: Prometheus /metrics endpoint (off)
 
+  // --- control socket (gunicorn 25.1's, for `gthreadd ctl` and gunicornc) ---
+  std::string control_socket;           // --control-socket PATH; unset: no socket (see README)
+  int control_socket_mode = 0600;       // --control-socket-mode
+  bool control_socket_disable = false;  // --no-control-socket
+
   // Not a setting: what parse_settings adjusted (a limit clamped, as gunicorn clamps it),
   // logged once by the master when the error log is open.
   std::vector<std::string> config_warnings;

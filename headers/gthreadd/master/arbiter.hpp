@@ -18,6 +18,7 @@
 
 #include "gthreadd/config/settings.hpp"
 #include "gthreadd/master/binary_upgrade.hpp"
+#include "gthreadd/master/control_server.hpp"
 #include "gthreadd/master/master_signals.hpp"
 #include "gthreadd/master/pidfile.hpp"
 #include "gthreadd/master/worker_table.hpp"
@@ -62,6 +63,17 @@ class Arbiter {
   void signal_workers(int signo);
   void report_backlog() const;  // --enable-backlog-metric
   [[nodiscard]] wsgi::ServerView view() const { return {&settings_, table_.target()}; }
+  // TTIN/TTOU and `worker add|remove`: the new target, with the nworkers_changed hook.
+  void change_target(int target);
+
+  // The control socket (arbiter_control.cpp): its commands take the signals' paths.
+  void open_control();
+  ControlReply control(const std::vector<std::string>& words);
+  ControlReply worker_command(const std::vector<std::string>& words);
+  [[nodiscard]] Json show_workers() const;
+  [[nodiscard]] Json show_stats() const;
+  [[nodiscard]] Json show_config() const;
+  [[nodiscard]] Json show_listeners() const;
 
   config::Settings settings_;
   std::vector<net::Listener> listeners_;
@@ -74,6 +86,7 @@ class Arbiter {
   std::map<pid_t, std::unique_ptr<worker::Heartbeat>> heartbeats_;
   std::unique_ptr<wsgi::AppRunner> preloaded_;       // --preload: loaded here, inherited by fork
   std::unique_ptr<metrics::MasterMetrics> metrics_;  // --metrics-bind; null when off
+  std::unique_ptr<ControlServer> control_;           // --control-socket; null when off
   bool halt_ = false;
   int exit_code_ = 0;
 };

@@ -18,8 +18,9 @@ class MasterSignals {
   // the signalfd cannot be made.
   MasterSignals();
 
-  // Waits until a signal is queued or `timeout` passed; true when one is queued.
-  bool wait(std::chrono::milliseconds timeout) const;
+  // Waits until a signal is queued, `also` (if >= 0: the control socket's) is readable, or
+  // `timeout` passed; true when a signal is queued.
+  bool wait(std::chrono::milliseconds timeout, int also = -1) const;
   // The next queued signal, without blocking.
   [[nodiscard]] std::optional<int> next() const;
   // In a forked worker: the signalfd belongs to the master (the mask stays blocked until

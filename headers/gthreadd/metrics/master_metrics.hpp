@@ -9,6 +9,7 @@
 //   reap:   if (m) m->reaped(pid, classify_exit(status, facts));
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,10 @@ class MasterMetrics {
   // A worker reaped: its slot is folded and freed, its exit counted. Ignores a pid that
   // forked() never saw (not a worker).
   void reaped(pid_t pid, ExitReason reason);
+
+  // Requests a live worker has answered so far (its slot's counters); nullopt for a pid
+  // without a slot. Master thread (the control socket's `show workers`).
+  [[nodiscard]] std::optional<std::uint64_t> requests_served(pid_t pid) const;
 
   [[nodiscard]] SharedBlock& block() noexcept { return *block_; }
   [[nodiscard]] std::string url() const { return endpoint_->url(); }
