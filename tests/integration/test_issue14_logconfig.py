@@ -289,11 +289,12 @@ class JsonAccess(glogging.Logger):
 '''
 
 
-def test_a_logger_class_named_in_an_ini_file_overrides_access(tmp_path):
+def test_a_logger_class_named_on_the_command_line_overrides_access(tmp_path):
     (tmp_path / "teamlog.py").write_text(CUSTOM_ACCESS)
+    (tmp_path / "logapp.py").write_text(APP)
     access = tmp_path / "access.log"
-    server = start(tmp_path, "[gunicorn]\nlogger_class = teamlog.JsonAccess\naccesslog = %s\n" % access,
-                   name="site.ini")
+    server = Server("logapp:app", args=["--logger-class", "teamlog.JsonAccess", "--access-logfile", str(access)],
+                    chdir=str(tmp_path)).start()
     try:
         assert server.get("/json-access").status == 200
         lines = wait_file_lines(str(access), lambda l: "/json-access" in l, "the access line")
