@@ -144,9 +144,11 @@ def access(code, status, sent, resp_headers, req_headers, method, uri, path, que
     req.remote_addr = remote
     if environ is None:
         # The server answered without calling the app (400, 408, 503): the environ it would
-        # have built, as far as the request got.
-        environ = {"REQUEST_METHOD": method, "RAW_URI": uri, "PATH_INFO": path,
-                   "QUERY_STRING": query, "SERVER_PROTOCOL": protocol, "REMOTE_ADDR": remote}
+        # have built, as far as the request got (a head refused whole has only its line).
+        target, _, target_query = uri.partition("?")
+        environ = {"REQUEST_METHOD": method, "RAW_URI": uri, "PATH_INFO": path or target,
+                   "QUERY_STRING": query or target_query, "SERVER_PROTOCOL": protocol,
+                   "REMOTE_ADDR": remote}
         for name, value in req_headers:
             environ.setdefault("HTTP_" + name.replace("-", "_"), value)
     try:

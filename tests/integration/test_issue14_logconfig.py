@@ -335,3 +335,36 @@ def test_without_a_logging_configuration_python_logging_is_untouched(tmp_path):
         server.wait_for_log(r'"GET / HTTP/1.1" 200', DEADLINE)
     finally:
         server.stop()
+
+
+@gthreadd_only("--preload with a logging configuration: the master applies it once")
+def test_preload_with_a_logging_configuration(tmp_path):
+    (tmp_path / "logapp.py").write_text(APP)
+    (tmp_path / "gunicorn.conf.py").write_text("logconfig_dict = %r\n" % dict_config(tmp_path))
+    server = Server("logapp:app", args=["--preload", "-c", str(tmp_path / "gunicorn.conf.py")],
+                    chdir=str(tmp_path)).start()
+    try:
+        assert server.get("/preloaded").status == 200
+        wait_file_lines(str(tmp_path / "access.json"), lambda l: "GET /preloaded" in l, "the access line")
+        wait_file_lines(str(tmp_path / "error.json"), lambda l: "Booting worker" in l, "the boot record")
+    finally:
+        server.stop()
+
+
+@gthreadd_only("an answer given without the app goes to gunicorn's Logger.access too")
+def test_a_request_the_server_refuses_is_an_access_record_with_atoms(tmp_path):
+    (tmp_path / "logfilters.py").write_text(CAPTURE_FILTER)
+    config = dict_config(tmp_path)
+    config["filters"] = {"capture": {"()": "logfilters.Capture", "path": str(tmp_path / "seen.json")}}
+    config["loggers"]["gunicorn.access"]["filters"] = ["capture"]
+    server = start(tmp_path, "logconfig_dict = %r\n" % config)
+    try:
+        with server.connect() as c:
+            c.send(b"GET /bad HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")
+            assert c.read_response().status == 400
+        wait_file_lines(str(tmp_path / "seen.json"), lambda l: "/bad" in l, "the access record")
+        seen = [r for r in json_lines(str(tmp_path / "seen.json")) if "/bad" in r["r"]][0]
+        assert (seen["s"], seen["r"], seen["args_type"]) == ("400", "GET /bad HTTP/1.1", "SafeAtoms"), seen
+        assert seen["path_e"] == "/bad" and seen["h"] == "127.0.0.1", seen
+    finally:
+        server.stop()
