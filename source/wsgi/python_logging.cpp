@@ -28,6 +28,11 @@ struct Calls {
 };
 Calls g_calls;
 
+// gthreadd's own error log (init_error_log's logger), for threads that must never wait for
+// the GIL: the hang reporter writes while C code may hold the GIL for good.
+std::shared_ptr<spdlog::logger> g_fallback;
+thread_local bool t_off_python = false;
+
 // Index into the glue's METHODS (debug, info, warning, error, critical).
 int method_index(spdlog::level::level_enum level) {
   switch (level) {
@@ -54,6 +59,11 @@ spdlog::level::level_enum spdlog_level(int python_level) {
 class PythonLoggerSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (t_off_python) {
+      for (const auto& sink : g_fallback->sinks())
+        if (sink->should_log(msg.level)) sink->log(msg);
+      return;
+    }
     const PyGILState_STATE gil = PyGILState_Ensure();
     PyObject* text = PyUnicode_DecodeUTF8(msg.payload.data(),
                                           static_cast<Py_ssize_t>(msg.payload.size()), "replace");
@@ -66,7 +76,9 @@ class PythonLoggerSink final : public spdlog::sinks::base_sink<spdlog::details::
     if (PyErr_Occurred()) PyErr_Clear();  // logging reports its own handler errors
     PyGILState_Release(gil);
   }
-  void flush_() override {}
+  void flush_() override {
+    if (t_off_python) g_fallback->flush();
+  }
 };
 
 // WSGI strings: bytes as latin-1 (PEP 3333), as the environ holds them.
@@ -138,6 +150,8 @@ void clear_routes() { log::set_access_forwarder(nullptr); }
 
 }  // namespace
 
+void keep_this_thread_off_python() noexcept { t_off_python = true; }
+
 bool python_logging_configured(const config::Settings& settings) noexcept {
   return !settings.logconfig.empty() || !settings.logconfig_dict.empty() ||
          !settings.logconfig_json.empty() || !settings.logger_class.empty();
@@ -172,6 +186,10 @@ void apply_python_logging(const config::Settings& settings) {
     throw std::runtime_error("cannot apply the logging configuration: " + what);
   }
   PyGILState_Release(gil);
+  // What init_error_log set up stays the fallback (a second apply without it in between,
+  // routed already, keeps the first one).
+  if (!g_fallback || spdlog::default_logger()->name() != "gunicorn.error")
+    g_fallback = spdlog::default_logger();
   // Python's logger decides what is kept, as in gunicorn (its CONFIG_DEFAULTS set
   // gunicorn.error to INFO whatever --log-level says); spdlog only skips, without taking
   // the GIL, what that logger would drop anyway.

@@ -7,12 +7,14 @@ handlers work unchanged; an access record is gunicorn's (msg = access_log_format
 atoms dict); HUP re-applies it (gunicorn 26.1) and USR1 reopens Python's file handlers."""
 import json
 import os
+import shutil
 import signal
+import socket
 import time
 
 import pytest
 
-from conftest import BOOT_RE, Server, gthreadd_only
+from conftest import APPS, BOOT_RE, Server, build_request, gthreadd_only
 
 DEADLINE = 30.0
 
@@ -367,4 +369,27 @@ def test_a_request_the_server_refuses_is_an_access_record_with_atoms(tmp_path):
         assert (seen["s"], seen["r"], seen["args_type"]) == ("400", "GET /bad HTTP/1.1", "SafeAtoms"), seen
         assert seen["path_e"] == "/bad" and seen["h"] == "127.0.0.1", seen
     finally:
+        server.stop()
+
+
+@gthreadd_only("WORKER TIMEOUT with a logging configuration: the master's record and the hang report")
+def test_worker_timeout_reaches_gunicorn_error_and_the_hang_report_never_waits_for_the_gil(tmp_path):
+    shutil.copy(os.path.join(APPS, "hangs.py"), tmp_path / "hangs.py")
+    (tmp_path / "gunicorn.conf.py").write_text("logconfig_dict = %r\n" % dict_config(tmp_path))
+    error_log = tmp_path / "error.log"
+    server = Server("hangs:app", args=["-c", str(tmp_path / "gunicorn.conf.py"), "--timeout", "2",
+                                       "--error-logfile", str(error_log)],
+                    threads=2, chdir=str(tmp_path)).start()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE)
+    try:
+        worker = server.worker_pids()[0]
+        sock.sendall(build_request("GET", "/hold-gil?s=120", [("Connection", "close")]))
+        # The master's record goes through Python, as gunicorn's Arbiter logs it.
+        wait_file_lines(str(tmp_path / "error.json"), lambda l: "WORKER TIMEOUT (pid:%d)" % worker in l,
+                        "the master's WORKER TIMEOUT record")
+        # C code holds the worker's GIL: its report goes to gthreadd's error log, not to Python.
+        lines = wait_file_lines(str(error_log), lambda l: "GET /hold-gil?s=120" in l, "the hang report")
+        assert any("WORKER TIMEOUT: the master sent SIGABRT" in l for l in lines), lines
+    finally:
+        sock.close()
         server.stop()

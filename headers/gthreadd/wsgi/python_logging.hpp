@@ -27,4 +27,9 @@ void apply_python_logging(const config::Settings& settings);
 // forked afterwards inherit the loggers. Throws as apply_python_logging.
 void apply_python_logging_in_master(const config::Settings& settings);
 
+// The calling thread's error records never go to Python (they go to gthreadd's error log,
+// --error-logfile, as without a configuration): for the hang reporter, which must write
+// while C code may hold the GIL for good (WORKER TIMEOUT).
+void keep_this_thread_off_python() noexcept;
+
 }  // namespace gthreadd::wsgi
