@@ -12,39 +12,11 @@ namespace {
 // itself (a subclass's access() or atoms()) are written to gunicorn.error with their
 // traceback, as gunicorn's worker reports an exception while handling a request.
 constexpr const char* kGlue = R"PY(
-import ast, datetime, http, importlib, importlib.machinery, importlib.util, json, logging
-import pwd, grp, sys, traceback, types
+import ast, datetime, grp, http, importlib, json, logging, pwd, traceback, types
 
 glogging = types.ModuleType("gunicorn.glogging")
 exec(compile(SOURCE, "gunicorn/glogging.py (gthreadd)", "exec"), glogging.__dict__)
-package = types.ModuleType("gunicorn", "gthreadd's stand-in: only gunicorn.glogging exists.")
-package.__path__ = []
 logger = None
-
-
-class _Served:
-    def __init__(self, module):
-        self.module = module
-    def create_module(self, spec):
-        return self.module
-    def exec_module(self, module):
-        pass
-
-
-class Finder:
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name == "gunicorn.glogging":
-            return importlib.util.spec_from_loader(name, _Served(glogging))
-        if name == "gunicorn" and importlib.machinery.PathFinder.find_spec(name) is None:
-            return importlib.util.spec_from_loader(name, _Served(package), is_package=True)
-        return None
-
-
-def provide(on):
-    sys.meta_path[:] = [f for f in sys.meta_path if f is not Finder]
-    if on:
-        sys.meta_path.insert(0, Finder)
 
 
 class Config:
@@ -163,6 +135,41 @@ def reopen():
     logger.reopen_files()
 )PY";
 
+// The finder: light (nothing but importlib), so a .py config that never imports
+// gunicorn.glogging costs nothing; the module is built when it is first imported.
+constexpr const char* kFinder = R"PY(
+import importlib.machinery, importlib.util, sys, types
+
+package = types.ModuleType("gunicorn", "gthreadd's stand-in: only gunicorn.glogging exists.")
+package.__path__ = []
+
+
+class _Served:
+    def __init__(self, make):
+        self.make = make
+    def create_module(self, spec):
+        return self.make()
+    def exec_module(self, module):
+        pass
+
+
+class Finder:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "gunicorn.glogging":
+            return importlib.util.spec_from_loader(name, _Served(build_glogging))
+        if name == "gunicorn" and importlib.machinery.PathFinder.find_spec(name) is None:
+            return importlib.util.spec_from_loader(name, _Served(lambda: package),
+                                                   is_package=True)
+        return None
+
+
+def provide(on):
+    sys.meta_path[:] = [f for f in sys.meta_path if f is not Finder]
+    if on:
+        sys.meta_path.insert(0, Finder)
+)PY";
+
 }  // namespace
 
 py::object glogging_glue() {
@@ -178,6 +185,15 @@ py::object glogging_glue() {
   return py::reinterpret_borrow<py::object>(glue);
 }
 
-void provide_gunicorn_glogging(bool on) { glogging_glue().attr("provide")(on); }
+void provide_gunicorn_glogging(bool on) {
+  static PyObject* provide = [] {  // leaked with the interpreter, as the glue
+    py::dict scope;
+    scope["__builtins__"] = py::module_::import("builtins");
+    scope["build_glogging"] = py::cpp_function([] { return glogging_glue().attr("glogging"); });
+    py::exec(kFinder, scope);
+    return py::object(scope["provide"]).release().ptr();
+  }();
+  py::reinterpret_borrow<py::object>(provide)(on);
+}
 
 }  // namespace gthreadd::wsgi

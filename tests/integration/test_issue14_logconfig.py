@@ -328,12 +328,14 @@ def test_without_a_logging_configuration_python_logging_is_untouched(tmp_path):
         "def app(environ, start_response):\n"
         "    seen = repr((logging.getLogger('gunicorn.error').handlers,\n"
         "                 logging.getLogger('gunicorn.access').handlers,\n"
-        "                 'gunicorn.glogging' in sys.modules)).encode()\n"
+        "                 'gunicorn.glogging' in sys.modules, 'logging.config' in sys.modules)).encode()\n"
         "    start_response('200 OK', [('Content-Length', str(len(seen)))])\n"
         "    return [seen]\n")
-    server = Server("probe:app", args=["--access-logfile", "-"], chdir=str(tmp_path)).start()
+    # A .py config too: reading it leaves nothing of gthreadd's gunicorn.glogging behind.
+    (tmp_path / "gunicorn.conf.py").write_text("accesslog = '-'\n")
+    server = Server("probe:app", args=["-c", str(tmp_path / "gunicorn.conf.py")], chdir=str(tmp_path)).start()
     try:
-        assert server.get("/").body == b"([], [], False)"
+        assert server.get("/").body == b"([], [], False, False)"
         server.wait_for_log(r'"GET / HTTP/1.1" 200', DEADLINE)
     finally:
         server.stop()
