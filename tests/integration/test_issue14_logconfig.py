@@ -38,7 +38,7 @@ def wait_file_lines(path, predicate, what):
     pytest.fail("%s never appeared in %s: %r" % (what, path, lines))
 
 
-def dict_config(tmp_path, access_name="access.json"):
+def dict_config(tmp_path, access_name="access.json", error_name="error.json"):
     # update() over gunicorn's CONFIG_DEFAULTS is shallow: a config replacing "handlers"
     # names its own root too (gunicorn refuses it otherwise, as gthreadd does).
     return {
@@ -53,7 +53,7 @@ def dict_config(tmp_path, access_name="access.json"):
             "access_file": {"class": "logging.FileHandler", "formatter": "json",
                             "filename": str(tmp_path / access_name)},
             "error_file": {"class": "logging.FileHandler", "formatter": "json",
-                           "filename": str(tmp_path / "error.json")},
+                           "filename": str(tmp_path / error_name)},
             "stderr": {"class": "logging.StreamHandler", "formatter": "generic",
                        "stream": "ext://sys.stderr"},
         },
@@ -143,9 +143,16 @@ def test_hup_reapplies_the_logging_configuration(tmp_path):
     try:
         assert server.get("/one").status == 200
         wait_file_lines(str(tmp_path / "first.json"), lambda l: "GET /one" in l, "the first access line")
-        (tmp_path / "gunicorn.conf.py").write_text("logconfig_dict = %r\n" % dict_config(tmp_path, "second.json"))
+        (tmp_path / "gunicorn.conf.py").write_text(
+            "logconfig_dict = %r\n" % dict_config(tmp_path, "second.json", "error2.json"))
         os.kill(server.master_pid, signal.SIGHUP)
         server.wait_for_log(BOOT_RE, DEADLINE, count=2)
+        # The master built its Logger again: its own records and the new worker's follow.
+        wait_file_lines(str(tmp_path / "error2.json"), lambda l: "Booting worker" in l,
+                        "the new worker's boot record")
+        os.kill(server.master_pid, signal.SIGTTIN)
+        wait_file_lines(str(tmp_path / "error2.json"), lambda l: "Handling signal: ttin" in l,
+                        "the master's record after HUP")
         deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline:
             server.get("/two")
