@@ -180,7 +180,11 @@ void apply_python_logging(const config::Settings& settings) {
       g_calls.reopen = py::object(glue.attr("reopen")).release().ptr();
     }
   } catch (const py::error_already_set& e) {
-    std::string what = e.what();
+    // One line: the message (gunicorn's setup and the glue raise RuntimeError with the
+    // whole story), else the exception's type and message; not pybind11's "At:" frames.
+    std::string what = py::str(e.value()).cast<std::string>();
+    if (!e.matches(PyExc_RuntimeError))
+      what = py::str(e.type().attr("__name__")).cast<std::string>() + ": " + what;
     PyGILState_Release(gil);
     clear_routes();  // what was routed to a half-configured Logger goes back to gthreadd's
     throw std::runtime_error("cannot apply the logging configuration: " + what);
