@@ -281,6 +281,27 @@ std::string apply_logconfig_dict(Settings& s, std::string_view value) {
   return {};
 }
 
+// logger_class: gunicorn's defaults mean "no Python logger"; any other name is a class the
+// workers import and must find to be a gunicorn.glogging.Logger subclass (wsgi/python_logging
+// refuses it at start otherwise: only Python can tell).
+std::string apply_logger_class(Settings& s, std::string_view value) {
+  std::string name(trim(value));
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.empty() || lower == "gunicorn.glogging.logger" || lower == "simple" ||
+      lower == "gunicorn.instrument.statsd.statsd") {
+    s.logger_class.clear();
+    return {};
+  }
+  if (lower.starts_with("egg:"))
+    return quoted(value) +
+           ": egg: entry points need gunicorn's installed package; name the class as "
+           "module.Class";
+  s.logger_class = std::move(name);
+  return {};
+}
+
 std::string apply_bind(Settings& s, std::string_view value) {
   std::string error;
   auto address = parse_bind_address(trim(value), error);
@@ -680,14 +701,12 @@ std::vector<SettingSpec> build_table() {
            [](const Settings& s) { return s.logconfig_dict.empty() ? "{}" : s.logconfig_dict; }));
   t.push_back(text("logconfig_json", "--log-config-json", "JSON file for logging.config.dictConfig",
                    &Settings::logconfig_json));
-  {
-    const std::string why =
-        "a logger class replaces gunicorn's Python logger, which gthreadd does not run; use "
-        "logconfig, logconfig_dict or logconfig_json to change how records are formatted";
-    t.push_back(refused_unless_default(
-        "logger_class", "--logger-class", Kind::Value, why,
-        {"gunicorn.glogging.logger", "simple", "gunicorn.instrument.statsd.statsd"}));
-  }
+  t.push_back(make("logger_class", "--logger-class",
+                   "a gunicorn.glogging.Logger subclass (module.Class) that formats the records",
+                   Kind::Value, apply_logger_class, [](const Settings& s) {
+                     return s.logger_class.empty() ? std::string("gunicorn.glogging.Logger")
+                                                   : s.logger_class;
+                   }));
   // --- gthreadd extensions ---
   t.push_back(make("cpu_affinity", "--cpu-affinity",
                    "pin worker N to the Nth CPU of this comma list", Kind::Value,

@@ -27,6 +27,7 @@ namespace {
 std::mutex g_sink_mutex;
 std::shared_ptr<ReopenableFileSink> g_file_sink;  // null when the error log is stderr
 std::string g_capture_path;                       // --capture-output: the file fds 1 and 2 point at
+std::function<void()> g_reopen_hook;              // route_error_log's, run by reopen_logs
 
 // gunicorn's Statsd logger counts warning and worse lines as gunicorn.log.<level>.
 class StatsdLogCounter final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
@@ -99,9 +100,23 @@ void init_error_log(const config::Settings& settings) {
   std::lock_guard lock(g_sink_mutex);
   g_file_sink = std::move(file_sink);
   g_capture_path = std::move(capture_path);
+  g_reopen_hook = nullptr;
+}
+
+void route_error_log(spdlog::sink_ptr sink, spdlog::level::level_enum level,
+                     std::function<void()> reopen) {
+  std::vector<spdlog::sink_ptr> sinks{std::move(sink)};
+  if (statsd()) sinks.push_back(std::make_shared<StatsdLogCounter>());
+  auto logger = std::make_shared<spdlog::logger>("gunicorn.error", sinks.begin(), sinks.end());
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(std::move(logger));
+  std::lock_guard lock(g_sink_mutex);
+  g_reopen_hook = std::move(reopen);
 }
 
 void reopen_logs() {
+  std::function<void()> hook;
   {
     std::lock_guard lock(g_sink_mutex);
     if (g_file_sink && !g_file_sink->reopen()) {
@@ -110,8 +125,11 @@ void reopen_logs() {
           "gthreadd", spdlog::level::err, "could not re-open the error log"));
     }
     if (!g_capture_path.empty()) capture_output(g_capture_path);
+    hook = g_reopen_hook;
   }
   reopen_access_logs();
+  // Outside the lock: the hook takes the GIL, and a thread holding the GIL may log.
+  if (hook) hook();
 }
 
 }  // namespace gthreadd::log

@@ -5,16 +5,14 @@
 namespace gthreadd::log {
 namespace {
 
-std::function<void(std::string_view)>& access_forwarder() {
-  static std::function<void(std::string_view)> forward;
+AccessForwarder& access_forwarder() {
+  static AccessForwarder forward;
   return forward;
 }
 
 }  // namespace
 
-void set_access_forwarder(std::function<void(std::string_view line)> forward) {
-  access_forwarder() = std::move(forward);
-}
+void set_access_forwarder(AccessForwarder forward) { access_forwarder() = std::move(forward); }
 
 RequestLog::RequestLog(const config::Settings& settings) : forward_(access_forwarder()) {
   // gunicorn logs access records whenever a logging configuration is set; its
@@ -22,8 +20,8 @@ RequestLog::RequestLog(const config::Settings& settings) : forward_(access_forwa
   if (!settings.accesslog.empty() && !forward_)
     file_ = std::make_unique<AccessLog>(settings.accesslog, settings.access_log_format);
   // gunicorn 20.1 Logger.access: syslog gets access lines unless told not to, even without
-  // an access log file.
-  if (settings.syslog && !settings.disable_redirect_access_to_syslog)
+  // an access log file. Forwarded, the Logger's own SysLogHandler sends them.
+  if (settings.syslog && !settings.disable_redirect_access_to_syslog && !forward_)
     syslog_.emplace(settings, "access");
   if (file_ || syslog_ || forward_) {
     format_.emplace(settings.access_log_format);
@@ -34,11 +32,11 @@ RequestLog::RequestLog(const config::Settings& settings) : forward_(access_forwa
 bool RequestLog::enabled() const noexcept { return format_.has_value() || statsd() != nullptr; }
 
 void RequestLog::log(const AccessRecord& record) {
-  if (format_) {
+  if (forward_) forward_(record);
+  if (format_ && (file_ || syslog_)) {
     thread_local std::string line;
     format_->format(record, line);
     if (file_) file_->write_line(line);
-    if (forward_) forward_(line);
     if (syslog_) syslog_->write(6, line);
   }
   if (const Statsd* metrics = statsd()) {

@@ -13,6 +13,7 @@
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/master/arbiter.hpp"
 #include "gthreadd/master/process_setup.hpp"
+#include "gthreadd/wsgi/python_logging.hpp"
 
 namespace gthreadd::master {
 
@@ -61,6 +62,9 @@ void Arbiter::reload() {
     fresh.bind = settings_.bind;
     settings_ = std::move(fresh);
     log::init_error_log(settings_);
+    // gunicorn 26.1: HUP builds the Logger again from the new logconfig*/loglevel (before,
+    // only reopen_files ran). New workers inherit it.
+    wsgi::apply_python_logging_in_master(settings_);
     for (const auto& warning : settings_.config_warnings) spdlog::warn("{}", warning);
     prepare_log_files(settings_);
     // gunicorn's reload exports cfg.env again, so new workers see a changed raw_env.

@@ -18,6 +18,7 @@
 #include "gthreadd/wsgi/app_runner.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
 #include "gthreadd/wsgi/python_config.hpp"
+#include "gthreadd/wsgi/python_logging.hpp"
 
 namespace gthreadd::master {
 namespace {
@@ -117,6 +118,15 @@ int run_main(int argc, char** argv) {
     return 1;
   }
 
+  // A Python logging configuration: the master's records go to gunicorn.error too, as
+  // gunicorn's Arbiter logs through its Logger; the lines above (bind retries) were written
+  // before it existed and went to the error log.
+  try {
+    wsgi::apply_python_logging_in_master(settings);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
   std::unique_ptr<wsgi::AppRunner> preloaded;
   if (settings.preload_app) {
     // --preload: import the app once in the master; workers inherit it through fork

@@ -286,7 +286,8 @@ namespace {
 // is formatted and written after it is released. Reused per thread: no allocation per
 // request once warm.
 struct AccessCapture {
-  std::string response_fields;                               // "Name: value\r\n"... as validated
+  std::string response_fields;  // "Name: value\r\n"... as validated
+  std::string status_text;      // the app's status line, for a Python access logger
   std::vector<std::pair<std::string, std::string>> environ;  // key as looked up → value
   std::vector<log::AccessRecord::Header> request_headers;
   std::vector<log::AccessRecord::Header> response_headers;
@@ -350,6 +351,8 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
                                  const PeerInfo& peer, ResponseWriter& writer) {
   const BoardTurn on_board(request, peer);  // what this thread runs, for the hang report
   const bool logging = impl_->request_log.has_value();
+  const bool python_access = logging && impl_->request_log->forwards();
+  PyObject* kept_environ = nullptr;  // a strong reference, for the Python access logger
   const auto started = std::chrono::steady_clock::now();
   thread_local AccessCapture capture;
   thread_local std::string deferred;  // a small response, sent after the GIL is released
@@ -371,9 +374,18 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
     outcome.body_bytes = stream.body_bytes();
     if (logging) {
       capture.response_fields = stream.head().fields;
-      capture.capture_environ(environ, impl_->request_log->environ_names());
+      if (python_access) {
+        // Kept for gunicorn's Logger.access(resp, req, environ, request_time), which runs
+        // after the response went out; the forwarder drops it with the GIL held.
+        kept_environ = environ.release().ptr();
+        const bool app_status = stream.has_head() && stream.head().code == outcome.status;
+        capture.status_text = app_status ? stream.head().status : std::string();
+      } else {
+        capture.capture_environ(environ, impl_->request_log->environ_names());
+      }
     }
-    // The environ dict and its references die here, with the GIL held.
+    // The environ dict and its references die here, with the GIL held (the one kept for
+    // a Python access logger dies in the forwarder, with the GIL held too).
   }
   if (!deferred.empty()) {
     const iovec iov{deferred.data(), deferred.size()};
@@ -409,6 +421,10 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
   }
   record.duration = duration;
   record.start = std::chrono::system_clock::now() - duration;
+  if (python_access) {
+    record.status_text = capture.status_text;
+    record.python_environ = kept_environ;  // consumed by the forwarder
+  }
   impl_->request_log->log(record);
   return outcome;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "gthreadd/wsgi/python_logging.hpp"
 #include "gthreadd/wsgi/request_board.hpp"
 #include "gthreadd/wsgi/server_hooks.hpp"
 
@@ -63,6 +64,8 @@ std::string board_lines(std::size_t& busy, std::size_t& threads) {
 }
 
 void run_abort_thread(Reporter& r) {
+  // With a Python logging configuration too, the report never waits for the GIL.
+  keep_this_thread_off_python();
   sigset_t abort_set;
   sigemptyset(&abort_set);
   sigaddset(&abort_set, SIGABRT);

@@ -50,6 +50,9 @@ std::string program_for(const std::optional<std::string>& venv) {
 // The venv the running interpreter was started for (none: the configured python).
 std::optional<std::string> started_for;
 
+// start_interpreter ran in this process image (or in the master this worker forked from).
+bool g_configured = false;
+
 // gunicorn inserts its chdir (the cwd by default) and then each --pythonpath entry at
 // sys.path[0], skipping ones already present.
 void prepend_sys_path(const config::Settings& settings) {
@@ -87,13 +90,12 @@ void start_bare_interpreter() {
 void start_interpreter(const config::Settings& settings) {
   // Configured once per process image: a worker forked from a master that only ran the
   // config file (start_bare_interpreter) still gets its chdir and sys.path here.
-  static bool configured = false;
-  if (configured) return;
+  if (g_configured) return;
   const auto venv = virtualenv_root(&settings);
   if (!settings.chdir.empty() && ::chdir(settings.chdir.c_str()) != 0) {
     throw AppLoadError("cannot chdir to '" + settings.chdir + "': " + std::strerror(errno));
   }
-  configured = true;
+  g_configured = true;
   // Normally the interpreter starts here, already for the venv. It started earlier when a
   // gunicorn.conf.py ran in the master; a venv named only by that file (--virtualenv in it)
   // then has its site-packages added the old way.
@@ -120,6 +122,23 @@ void start_interpreter(const config::Settings& settings) {
   }
   // After chdir, as gunicorn resolves a relative logconfig; a refused configuration stops
   // the start, like an app that cannot be loaded.
+  try {
+    apply_python_logging(settings);
+  } catch (const std::runtime_error& e) {
+    throw AppLoadError(e.what());
+  }
+}
+
+void apply_python_logging_in_master(const config::Settings& settings) {
+  if (!python_logging_configured(settings)) {
+    if (g_configured) apply_python_logging(settings);  // HUP removed it: route nothing to Python
+    return;
+  }
+  // The first time, start_interpreter applies it after --chdir (a relative logconfig is
+  // found where gunicorn, which chdirs in its master, finds it); on HUP, apply it again.
+  const bool fresh = !g_configured;
+  start_interpreter(settings);
+  if (fresh) return;
   try {
     apply_python_logging(settings);
   } catch (const std::runtime_error& e) {

@@ -7,6 +7,7 @@
 
 #include "gthreadd/config/command_line.hpp"
 #include "gthreadd/config/setting_table.hpp"
+#include "gthreadd/wsgi/glogging_compat.hpp"
 #include "gthreadd/wsgi/interpreter.hpp"
 #include "gthreadd/wsgi/server_hooks.hpp"
 
@@ -35,6 +36,10 @@ def describe_error():
 // One Python value as the settings table's text form (the same text an INI file holds).
 std::string as_text(const py::handle& value) {
   if (PyBool_Check(value.ptr())) return value.ptr() == Py_True ? "true" : "false";
+  // A class (logger_class = JsonLogger) by the name it is imported again with.
+  if (PyType_Check(value.ptr()))
+    return py::str(value.attr("__module__")).cast<std::string>() + "." +
+           py::str(value.attr("__qualname__")).cast<std::string>();
   if (py::isinstance<py::dict>(value)) {
     std::string out;
     for (auto item : py::reinterpret_borrow<py::dict>(value)) {
@@ -63,7 +68,17 @@ std::vector<config::Assignment> read(const std::string& path) {
   py::dict scope;
   scope["__builtins__"] = py::module_::import("builtins");
   py::exec(kLoader, scope);
-  py::dict names = scope["load"](path);
+  // `from gunicorn.glogging import Logger` for a logger_class defined in the file; taken
+  // away again so the app does not find a gunicorn package unless logger_class is set.
+  provide_gunicorn_glogging(true);
+  py::dict names;
+  try {
+    names = scope["load"](path);
+  } catch (...) {
+    provide_gunicorn_glogging(false);
+    throw;
+  }
+  provide_gunicorn_glogging(false);
   clear_hooks();
   std::vector<config::Assignment> out;
   std::string unknown;

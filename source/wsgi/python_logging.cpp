@@ -5,166 +5,206 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <mutex>
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 #include <string>
 
+#include "gthreadd/config/setting_table.hpp"
+#include "gthreadd/log/logger.hpp"
 #include "gthreadd/log/request_log.hpp"
+#include "gthreadd/wsgi/glogging_compat.hpp"
 
 namespace py = pybind11;
 
 namespace gthreadd::wsgi {
 namespace {
 
-// gunicorn's glogging: CONFIG_DEFAULTS, the error and access formats, and setup()'s order:
-// level and gunicorn's own handlers first, then the user's configuration over the defaults.
-constexpr const char* kSetup = R"PY(
-def setup(errorlog, accesslog, loglevel, logconfig, logconfig_dict, logconfig_json):
-    import copy, json, logging, logging.config, os, sys
-    defaults = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "root": {"level": "INFO", "handlers": ["console"]},
-        "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"],
-                               "propagate": True, "qualname": "gunicorn.error"},
-            "gunicorn.access": {"level": "INFO", "handlers": ["console"],
-                                "propagate": True, "qualname": "gunicorn.access"},
-        },
-        "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": "generic",
-                        "stream": "ext://sys.stdout"},
-            "error_console": {"class": "logging.StreamHandler", "formatter": "generic",
-                              "stream": "ext://sys.stderr"},
-        },
-        "formatters": {
-            "generic": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s",
-                        "datefmt": "[%Y-%m-%d %H:%M:%S %z]", "class": "logging.Formatter"},
-        },
-    }
-    error_log = logging.getLogger("gunicorn.error")
-    error_log.propagate = False
-    access_log = logging.getLogger("gunicorn.access")
-    access_log.propagate = False
-    error_log.setLevel(getattr(logging, loglevel.upper(), logging.INFO))
-    access_log.setLevel(logging.INFO)
+// The glue's functions, looked up once per apply; leaked with the interpreter.
+struct Calls {
+  PyObject* error_record = nullptr;
+  PyObject* access = nullptr;
+  PyObject* reopen = nullptr;
+};
+Calls g_calls;
 
-    def set_handler(log, output, fmt):
-        for h in [h for h in log.handlers if getattr(h, "_gunicorn", False)]:
-            log.removeHandler(h)
-        h = logging.StreamHandler() if output == "-" else logging.FileHandler(output)
-        h.setFormatter(fmt)
-        h._gunicorn = True
-        log.addHandler(h)
+// gthreadd's own error log (init_error_log's logger), for threads that must never wait for
+// the GIL: the hang reporter writes while C code may hold the GIL for good.
+std::shared_ptr<spdlog::logger> g_fallback;
+thread_local bool t_off_python = false;
 
-    set_handler(error_log, errorlog, logging.Formatter(
-        "%(asctime)s [%(process)d] [%(levelname)s] %(message)s", "[%Y-%m-%d %H:%M:%S %z]"))
-    if accesslog:
-        set_handler(access_log, accesslog, logging.Formatter("%(message)s"))
-        if accesslog == "-":
-            access_log.handlers[-1].setStream(sys.stdout)
-    if logconfig_dict:
-        config = copy.deepcopy(defaults)
-        config.update(json.loads(logconfig_dict))
-        logging.config.dictConfig(config)
-    elif logconfig_json:
-        config = copy.deepcopy(defaults)
-        with open(logconfig_json) as fh:
-            config.update(json.load(fh))
-        logging.config.dictConfig(config)
-    elif logconfig:
-        if not os.path.exists(logconfig):
-            raise RuntimeError("Error: log config '%s' not found" % logconfig)
-        file_defaults = {"__file__": logconfig, "here": os.path.dirname(logconfig)}
-        logging.config.fileConfig(logconfig, defaults=file_defaults, disable_existing_loggers=False)
-    return error_log, access_log
-)PY";
-
-// Python's levels for spdlog's.
-int python_level(spdlog::level::level_enum level) {
+// Index into the glue's METHODS (debug, info, warning, error, critical).
+int method_index(spdlog::level::level_enum level) {
   switch (level) {
     case spdlog::level::trace:
-    case spdlog::level::debug: return 10;
-    case spdlog::level::info: return 20;
-    case spdlog::level::warn: return 30;
-    case spdlog::level::err: return 40;
-    default: return 50;
+    case spdlog::level::debug: return 0;
+    case spdlog::level::info: return 1;
+    case spdlog::level::warn: return 2;
+    case spdlog::level::err: return 3;
+    default: return 4;
   }
 }
 
-// Hands each record to a Python logger. No sink mutex (null_mutex): a thread holding the
-// GIL may log while another is inside this sink waiting for the GIL; Python's handlers
-// take their own locks.
-class PythonLoggerSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
- public:
-  explicit PythonLoggerSink(py::object logger)
-      : logger_(logger.release().ptr()) {}  // leaked with the interpreter
+spdlog::level::level_enum spdlog_level(int python_level) {
+  return python_level <= 10   ? spdlog::level::debug
+         : python_level <= 20 ? spdlog::level::info
+         : python_level <= 30 ? spdlog::level::warn
+         : python_level <= 40 ? spdlog::level::err
+                              : spdlog::level::critical;
+}
 
+// Hands each error record to the Logger's level method (a logger_class may override it).
+// No sink mutex (null_mutex): a thread holding the GIL may log while another is inside this
+// sink waiting for the GIL; Python's handlers take their own locks.
+class PythonLoggerSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (t_off_python) {
+      for (const auto& sink : g_fallback->sinks())
+        if (sink->should_log(msg.level)) sink->log(msg);
+      return;
+    }
     const PyGILState_STATE gil = PyGILState_Ensure();
     PyObject* text = PyUnicode_DecodeUTF8(msg.payload.data(),
                                           static_cast<Py_ssize_t>(msg.payload.size()), "replace");
     if (text != nullptr) {
-      PyObject* result = PyObject_CallMethod(logger_, "log", "iO", python_level(msg.level), text);
+      PyObject* result =
+          PyObject_CallFunction(g_calls.error_record, "iO", method_index(msg.level), text);
       Py_XDECREF(result);
       Py_DECREF(text);
     }
     if (PyErr_Occurred()) PyErr_Clear();  // logging reports its own handler errors
     PyGILState_Release(gil);
   }
-  void flush_() override {}
-
- private:
-  PyObject* logger_;
+  void flush_() override {
+    if (t_off_python) g_fallback->flush();
+  }
 };
+
+// WSGI strings: bytes as latin-1 (PEP 3333), as the environ holds them.
+py::str latin1(std::string_view bytes) {
+  return py::reinterpret_steal<py::str>(
+      PyUnicode_DecodeLatin1(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), nullptr));
+}
+
+py::list header_list(std::span<const log::AccessRecord::Header> headers, bool upper) {
+  py::list out;
+  std::string name;
+  for (const auto& [raw_name, value] : headers) {
+    name.assign(raw_name);
+    // gunicorn's req.headers carry upper-cased names; response headers stay as the app gave.
+    if (upper)
+      for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out.append(py::make_tuple(latin1(name), latin1(value)));
+  }
+  return out;
+}
+
+// The access forwarder: one GIL acquire per record, on the pool thread, after the response
+// went out. Consumes record.python_environ.
+void forward_access(const log::AccessRecord& r) {
+  const PyGILState_STATE gil = PyGILState_Ensure();
+  {
+    auto environ = py::reinterpret_steal<py::object>(static_cast<PyObject*>(r.python_environ));
+    try {
+      py::object sent =
+          r.response_length ? py::object(py::int_(*r.response_length)) : py::object(py::none());
+      py::reinterpret_borrow<py::object>(g_calls.access)(
+          r.status, latin1(r.status_text), sent, header_list(r.response_headers, false),
+          header_list(r.request_headers, true), latin1(r.method), latin1(r.raw_uri), latin1(r.path),
+          latin1(r.query), latin1(r.protocol), latin1(r.remote_addr),
+          environ ? environ : py::none(), r.duration.count());
+    } catch (const py::error_already_set&) {
+      // The glue reports the Logger's errors itself; what is left is ours to drop.
+      PyErr_Clear();
+    }
+  }
+  PyGILState_Release(gil);
+}
+
+// gunicorn's cfg values a Logger reads, where the --print-config text would not do.
+py::dict overrides(const config::Settings& s) {
+  auto or_none = [](const std::string& v) {
+    return v.empty() ? py::object(py::none()) : py::str(v);
+  };
+  py::dict o;
+  o["loglevel"] = s.loglevel;
+  o["errorlog"] = s.errorlog.empty() ? std::string("-") : s.errorlog;
+  o["accesslog"] = or_none(s.accesslog);
+  o["access_log_format"] = s.access_log_format;
+  o["logconfig"] = or_none(s.logconfig);
+  o["logconfig_json"] = or_none(s.logconfig_json);
+  o["logconfig_dict"] = s.logconfig_dict;  // JSON text; the glue parses it
+  o["logger_class"] =
+      s.logger_class.empty() ? std::string("gunicorn.glogging.Logger") : s.logger_class;
+  o["syslog_addr"] = s.syslog_addr;
+  o["syslog_prefix"] = or_none(s.syslog_prefix);
+  o["syslog_facility"] = s.syslog_facility;
+  o["proc_name"] = s.proc_name.empty() ? s.app_uri_text : s.proc_name;
+  o["user"] = s.user;
+  o["group"] = s.group;
+  return o;
+}
+
+void clear_routes() { log::set_access_forwarder(nullptr); }
 
 }  // namespace
 
+void keep_this_thread_off_python() noexcept { t_off_python = true; }
+
 bool python_logging_configured(const config::Settings& settings) noexcept {
   return !settings.logconfig.empty() || !settings.logconfig_dict.empty() ||
-         !settings.logconfig_json.empty();
+         !settings.logconfig_json.empty() || !settings.logger_class.empty();
 }
 
 void apply_python_logging(const config::Settings& settings) {
-  if (!python_logging_configured(settings)) return;
-  py::object loggers;
-  try {
-    py::dict scope;
-    scope["__builtins__"] = py::module_::import("builtins");
-    py::exec(kSetup, scope);
-    loggers = scope["setup"](settings.errorlog, settings.accesslog, settings.loglevel,
-                             settings.logconfig, settings.logconfig_dict, settings.logconfig_json);
-  } catch (const py::error_already_set& e) {
-    throw std::runtime_error(std::string("cannot apply the logging configuration: ") + e.what());
+  if (!python_logging_configured(settings)) {
+    clear_routes();
+    return;
   }
-  py::tuple pair = loggers.cast<py::tuple>();
-  // spdlog filters nothing more: Python's logger levels decide, as in gunicorn.
+  const PyGILState_STATE gil = PyGILState_Ensure();
+  int level = 20;
+  try {
+    py::object glue = glogging_glue();
+    // The logger_class's module may import gunicorn.glogging (now, or later in the app).
+    if (!settings.logger_class.empty()) provide_gunicorn_glogging(true);
+    py::list pairs;
+    for (const auto& spec : config::setting_table())
+      if (!spec.refused && spec.show)
+        pairs.append(py::make_tuple(py::str(std::string(spec.name)), py::str(spec.show(settings))));
+    glue.attr("install")(pairs, overrides(settings), settings.logger_class);
+    level = glue.attr("error_level")().cast<int>();
+    if (g_calls.access == nullptr) {  // the glue is built once: its functions stay the same
+      g_calls.error_record = py::object(glue.attr("error_record")).release().ptr();
+      g_calls.access = py::object(glue.attr("access")).release().ptr();
+      g_calls.reopen = py::object(glue.attr("reopen")).release().ptr();
+    }
+  } catch (const py::error_already_set& e) {
+    // One line: the message (gunicorn's setup and the glue raise RuntimeError with the
+    // whole story), else the exception's type and message; not pybind11's "At:" frames.
+    std::string what = py::str(e.value()).cast<std::string>();
+    if (!e.matches(PyExc_RuntimeError))
+      what = py::str(e.type().attr("__name__")).cast<std::string>() + ": " + what;
+    PyGILState_Release(gil);
+    clear_routes();  // what was routed to a half-configured Logger goes back to gthreadd's
+    throw std::runtime_error("cannot apply the logging configuration: " + what);
+  }
+  PyGILState_Release(gil);
+  // What init_error_log set up stays the fallback (a second apply without it in between,
+  // routed already, keeps the first one).
+  if (!g_fallback || spdlog::default_logger()->name() != "gunicorn.error")
+    g_fallback = spdlog::default_logger();
   // Python's logger decides what is kept, as in gunicorn (its CONFIG_DEFAULTS set
   // gunicorn.error to INFO whatever --log-level says); spdlog only skips, without taking
   // the GIL, what that logger would drop anyway.
-  const int effective = pair[0].attr("getEffectiveLevel")().cast<int>();
-  auto error_logger = std::make_shared<spdlog::logger>("gunicorn.error",
-                                                       std::make_shared<PythonLoggerSink>(pair[0]));
-  error_logger->set_level(effective <= 10   ? spdlog::level::debug
-                          : effective <= 20 ? spdlog::level::info
-                          : effective <= 30 ? spdlog::level::warn
-                          : effective <= 40 ? spdlog::level::err
-                                            : spdlog::level::critical);
-  spdlog::set_default_logger(error_logger);
-  PyObject* access = py::object(pair[1]).release().ptr();  // leaked with the interpreter
-  log::set_access_forwarder([access](std::string_view line) {
-    const PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject* text =
-        PyUnicode_DecodeUTF8(line.data(), static_cast<Py_ssize_t>(line.size()), "replace");
-    if (text != nullptr) {
-      PyObject* result = PyObject_CallMethod(access, "info", "O", text);
-      Py_XDECREF(result);
-      Py_DECREF(text);
-    }
+  log::route_error_log(std::make_shared<PythonLoggerSink>(), spdlog_level(level), [] {
+    const PyGILState_STATE held = PyGILState_Ensure();
+    PyObject* result = PyObject_CallNoArgs(g_calls.reopen);
+    Py_XDECREF(result);
     if (PyErr_Occurred()) PyErr_Clear();
-    PyGILState_Release(gil);
+    PyGILState_Release(held);
   });
+  log::set_access_forwarder(forward_access);
 }
 
 }  // namespace gthreadd::wsgi

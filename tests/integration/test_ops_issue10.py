@@ -80,24 +80,35 @@ def test_tls_in_gunicorn_cmd_args_is_refused():
     assert "GUNICORN_CMD_ARGS" in out and "certfile" in out, out
 
 
-# logconfig, logconfig_dict and logconfig_json are supported since issue 14
-# (test_issue14_logconfig.py); a logger class is still refused.
-def test_a_logger_class_is_refused_in_a_python_config(tmp_path):
+# logconfig, logconfig_dict, logconfig_json and logger_class subclasses of gunicorn's Logger
+# are supported since issue 14 (test_issue14_logconfig.py); another logger class is refused.
+def test_a_logger_class_that_is_not_gunicorns_logger_is_refused_in_a_python_config(tmp_path):
     conf = write(tmp_path / "gunicorn.conf.py",
                  "bind = '127.0.0.1:0'\nfrom logging import Logger as JsonLogger\nlogger_class = JsonLogger\n")
     code, out = run_to_exit(["-c", str(conf), "hello:app"])
-    assert code == 2, out
-    assert "logger_class" in out and "which gthreadd does not run" in out, out
+    assert code == 1, out
+    assert "logger_class 'logging.Logger' is not a subclass of gunicorn.glogging.Logger" in out, out
 
 
 def test_a_refusal_is_written_once_to_the_configured_error_log(tmp_path):
     error_log = tmp_path / "error.log"
     conf = write(tmp_path / "gunicorn.conf.py",
-                 "logger_class = 'myapp.Logger'\nerrorlog = %r\n" % str(error_log))
+                 "reload_engine = 'poll'\nerrorlog = %r\n" % str(error_log))
     code, out = run_to_exit(["-c", str(conf), "hello:app"])
     assert code == 2, out
     text = error_log.read_text()
-    assert len(re.findall(r"\[ERROR\] Error: .*logger_class.*which gthreadd does not run", text)) == 1, text
+    assert len(re.findall(r"\[ERROR\] Error: .*reload_engine", text)) == 1, text
+
+
+def test_a_logger_class_that_cannot_be_imported_is_written_once_to_the_error_log(tmp_path):
+    error_log = tmp_path / "error.log"
+    conf = write(tmp_path / "gunicorn.conf.py",
+                 "logger_class = 'myapp.Logger'\nerrorlog = %r\n" % str(error_log))
+    code, out = run_to_exit(["-c", str(conf), "hello:app"])
+    assert code == 1, out
+    text = error_log.read_text()
+    assert len(re.findall(r"\[ERROR\] cannot apply the logging configuration: .*logger_class "
+                          r"'myapp.Logger' cannot be loaded: No module named 'myapp'", text)) == 1, text
 
 
 def test_python_logging_defaults_and_tls_defaults_are_accepted(tmp_path):

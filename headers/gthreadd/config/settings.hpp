@@ -99,6 +99,9 @@ struct Settings {
   std::string logconfig;       // --log-config: a logging.config.fileConfig INI file
   std::string logconfig_dict;  // logconfig_dict, as JSON text (a .py dict is converted)
   std::string logconfig_json;  // --log-config-json: a JSON file for dictConfig
+  // --logger-class: "module.Class" of a gunicorn.glogging.Logger subclass; empty for
+  // gunicorn's defaults (gunicorn.glogging.Logger, simple, gunicorn.instrument.statsd.Statsd).
+  std::string logger_class;
   bool enable_backlog_metric =
       false;  // --enable-backlog-metric: StatsD gunicorn.backlog (gunicorn 24.1)
 

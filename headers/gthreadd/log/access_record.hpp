@@ -32,6 +32,11 @@ struct AccessRecord {
   std::chrono::system_clock::time_point start;  // request start; %(t)s is start + duration
   std::chrono::microseconds duration{0};        // %(T)s %(D)s %(M)s %(L)s
   int pid = 0;                                  // %(p)s; 0 = this process
+  // For the Python access logger only (see set_access_forwarder): the status line as the
+  // app gave it ("200 OK"; empty when only the code is known) and the request's WSGI
+  // environ, a strong PyObject* reference the forwarder consumes (null: no app call).
+  std::string_view status_text;
+  void* python_environ = nullptr;
 };
 
 }  // namespace gthreadd::log

@@ -18,11 +18,13 @@
 
 namespace gthreadd::log {
 
-// With logconfig/logconfig_dict/logconfig_json the access lines go to Python's
-// "gunicorn.access" logger instead of the access log file: wsgi sets this, before any
-// RequestLog is built, to a function that hands a line over. Unset (the default), nothing
-// changes.
-void set_access_forwarder(std::function<void(std::string_view line)> forward);
+// With a Python logging configuration (logconfig*, logger_class) the access records go to
+// gunicorn's Logger.access() in Python instead of the access log file and syslog (its
+// handlers write those): wsgi sets this, before any RequestLog is built, to a function that
+// takes the GIL, hands the record over and consumes record.python_environ. Unset (the
+// default), nothing changes; set to nullptr, it is unset.
+using AccessForwarder = std::function<void(const AccessRecord& record)>;
+void set_access_forwarder(AccessForwarder forward);
 
 class RequestLog {
  public:
@@ -37,10 +39,13 @@ class RequestLog {
     return environ_names_;
   }
 
+  // Whether records go to Python (the caller then keeps the environ for it).
+  [[nodiscard]] bool forwards() const noexcept { return static_cast<bool>(forward_); }
+
   void log(const AccessRecord& record);
 
  private:
-  std::function<void(std::string_view)> forward_;  // see set_access_forwarder
+  AccessForwarder forward_;  // see set_access_forwarder
   std::optional<AccessLogFormat> format_;
   std::unique_ptr<AccessLog> file_;
   std::optional<SyslogWriter> syslog_;

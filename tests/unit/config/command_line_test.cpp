@@ -190,9 +190,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{{"--ssl-version", "TLSv1_2", "app"}, {"ssl_version", "TLS"}},
         BadLine{{"--cert-reqs", "2", "app"}, {"cert_reqs", "TLS"}},
         BadLine{{"--do-handshake-on-connect", "app"}, {"do_handshake_on_connect", "TLS"}},
-        // gunicorn's logger class: refused in every format (logconfig* are supported).
-        BadLine{{"--logger-class", "myapp.logs.JsonLogger", "app"},
-                {"logger_class", "which gthreadd does not run"}},
+        // A logger class is a module.Class (gunicorn's egg: entry points need its package).
+        BadLine{{"--logger-class", "egg:gunicorn#simple2", "app"},
+                {"logger_class", "name the class as module.Class"}},
         BadLine{{"--proxy-protocol", "v3", "app"},
                 {"proxy_protocol", "'v3' is not one of: off, v1, v2, auto"}},
         BadLine{{"--log-level", "verbose", "app"},
@@ -278,18 +278,21 @@ TEST_F(CommandLineTest, ConfigErrorCarriesTheErrorLogTheSourcesNamed) {
 }
 
 // logconfig_dict is JSON text in an INI file (a .py dict is converted to it); {} is unset.
-TEST_F(CommandLineTest, PythonLoggingSettingsAreAcceptedAndLoggerClassOnlyAsDefault) {
+TEST_F(CommandLineTest, PythonLoggingSettingsAndLoggerClassesAreAccepted) {
   write("log.ini", "[gunicorn]\nlogconfig_dict = {\"version\": 1}\nlogconfig = logging.ini\n");
   EXPECT_EQ(error_of({"-c", "log.ini", "app"}), "");
   EXPECT_EQ(settings({"-c", "log.ini", "app"}).logconfig_dict, "{\"version\": 1}");
   write("log1.ini", "[gunicorn]\nlogconfig_dict = version=1\n");
   EXPECT_NE(error_of({"-c", "log1.ini", "app"}).find("logconfig_dict"), std::string::npos);
-  EXPECT_NE(error_of({"--logger-class", "myapp.Logger", "app"}).find("logger_class"),
-            std::string::npos);
+  // Whether it is a gunicorn.glogging.Logger subclass only Python tells, at start.
+  EXPECT_EQ(error_of({"--logger-class", "myapp.Logger", "app"}), "");
+  EXPECT_EQ(settings({"--logger-class", "myapp.Logger", "app"}).logger_class, "myapp.Logger");
   write("log2.ini",
         "[gunicorn]\nlogger_class = gunicorn.glogging.Logger\nlogconfig_dict = {}\nlogconfig =\n");
   EXPECT_EQ(error_of({"-c", "log2.ini", "app"}), "");
   EXPECT_EQ(error_of({"--logger-class", "simple", "app"}), "");
+  EXPECT_EQ(settings({"--logger-class", "simple", "app"}).logger_class, "");
+  EXPECT_EQ(settings({"-c", "log2.ini", "app"}).logger_class, "");
 }
 
 // gunicorn 24.1: --proxy-protocol [off|v1|v2|auto], the bare flag meaning auto; the flag

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -101,6 +102,33 @@ TEST_F(LogsTest, ReopenFollowsLogrotate) {
 TEST_F(LogsTest, AccessLogToUnwritablePathNamesIt) {
   EXPECT_THROW(AccessLog((dir_ / "no" / "access.log").string(), "%(h)s"), std::runtime_error);
   EXPECT_THROW(AccessLog((dir_ / "access.log").string(), "%(h"), std::invalid_argument);
+}
+
+// With a Python logging configuration (wsgi/python_logging) the records go to the routed sink
+// only, at the routed level, and USR1 also runs the hook that reopens Python's handlers; the
+// next init_error_log (HUP) takes both back.
+TEST_F(LogsTest, RoutedErrorLogAndReopenHookUntilTheNextInit) {
+  config::Settings settings;
+  settings.errorlog = (dir_ / "error.log").string();
+  init_error_log(settings);
+  std::ostringstream routed;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(routed);
+  sink->set_pattern("%l %v");
+  int reopened = 0;
+  route_error_log(sink, spdlog::level::warn, [&reopened] { ++reopened; });
+  spdlog::info("dropped below the routed level");
+  spdlog::error("to the routed sink");
+  reopen_logs();
+  EXPECT_EQ(routed.str(), "error to the routed sink\n");
+  EXPECT_EQ(reopened, 1);
+  EXPECT_EQ(read(dir_ / "error.log"), "");
+
+  init_error_log(settings);
+  spdlog::info("back in the file");
+  reopen_logs();
+  EXPECT_EQ(reopened, 1);
+  EXPECT_NE(read(dir_ / "error.log").find("[INFO] back in the file"), std::string::npos);
+  EXPECT_EQ(routed.str(), "error to the routed sink\n");
 }
 
 }  // namespace
