@@ -93,11 +93,11 @@ def test_a_logger_class_that_is_not_gunicorns_logger_is_refused_in_a_python_conf
 def test_a_refusal_is_written_once_to_the_configured_error_log(tmp_path):
     error_log = tmp_path / "error.log"
     conf = write(tmp_path / "gunicorn.conf.py",
-                 "reload_engine = 'poll'\nerrorlog = %r\n" % str(error_log))
+                 "spew = True\nerrorlog = %r\n" % str(error_log))
     code, out = run_to_exit(["-c", str(conf), "hello:app"])
     assert code == 2, out
     text = error_log.read_text()
-    assert len(re.findall(r"\[ERROR\] Error: .*reload_engine", text)) == 1, text
+    assert len(re.findall(r"\[ERROR\] Error: .*spew", text)) == 1, text
 
 
 def test_a_logger_class_that_cannot_be_imported_is_written_once_to_the_error_log(tmp_path):
