@@ -83,8 +83,9 @@ std::string refused_footer() {
   for (std::size_t pos = 0, next; pos < flags.size(); pos = next + 1) {
     next = std::min(flags.find(' ', pos), flags.size());
     if (text.size() - line_start + next - pos + 1 > 100) {
-      text += "\n ";
-      line_start = text.size() - 1;
+      // Indented deeper than the option lines, so no wrapped line reads as an option.
+      text += "\n   ";
+      line_start = text.size() - 3;
     }
     text += " " + flags.substr(pos, next - pos);
   }
