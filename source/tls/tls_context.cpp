@@ -102,8 +102,8 @@ std::unique_ptr<TlsContext> TlsContext::build(const config::Settings& s, std::st
     return nullptr;
   }
   std::unique_ptr<TlsContext> out(new TlsContext(ctx, s.suppress_ragged_eofs));
-  // TLS 1.2 at least whatever the system's openssl.cnf says (Debian's OpenSSL 3 refuses
-  // 1.0 and 1.1 only through its security level), as Python 3.10+'s contexts do.
+  // TLS 1.2 at least whatever openssl.cnf or `ciphers` say, as Python 3.10+'s contexts do:
+  // Debian 12's OpenSSL 3.0 left to its defaults completes a TLS 1.1 handshake.
   SSL_CTX_set_min_proto_version(ctx, s.ssl_version >= 0x0304 ? TLS1_3_VERSION : TLS1_2_VERSION);
   // As create_default_context: no compression (CRIME), the server's cipher order; no
   // client-started renegotiation, which the non-blocking loop has no use for.
