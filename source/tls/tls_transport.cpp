@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -104,6 +105,13 @@ IoResult TlsTransport::handshake() noexcept {
 #ifndef OPENSSL_NO_KTLS
     ktls_send_ = BIO_get_ktls_send(SSL_get_wbio(ssl_)) != 0;
 #endif
+    // Once per worker, so `--log-level debug` tells whether file responses are zero-copy.
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true, std::memory_order_relaxed))
+      spdlog::debug("TLS: first handshake done ({}, {}): kernel TLS for sending {}",
+                    SSL_get_version(ssl_), SSL_get_cipher_name(ssl_),
+                    ktls_send_ ? "on: sendfile is SSL_sendfile"
+                               : "off: files are read and encrypted in 16 KiB records");
     return {IoStatus::Ok, 0, 0};
   }
   return failed(SSL_get_error(ssl_, rc), rc);
