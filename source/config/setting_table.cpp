@@ -6,6 +6,7 @@
 #include <map>
 #include <vector>
 
+#include "gthreadd/config/tls_settings.hpp"
 #include "gthreadd/config/value_parsers.hpp"
 #include "gthreadd/core/address_matcher.hpp"
 
@@ -607,29 +608,8 @@ std::vector<SettingSpec> build_table() {
       address_list("proxy_allow_ips", "--proxy-allow-from",
                    "addresses or CIDR ranges allowed to send PROXY headers (comma list, * = all)",
                    &Settings::proxy_allow_ips));
-  // --- TLS: gunicorn's SSL section (20-26). Until gthreadd terminates TLS itself, a config
-  // that asks for it must not start and serve plain HTTP on the port meant for HTTPS. ---
-  {
-    const std::string why =
-        "TLS is not supported yet: gthreadd serves plain HTTP only; terminate TLS in a proxy "
-        "in front of it (nginx, haproxy) or remove the setting";
-    t.push_back(refused_unless_default("certfile", "--certfile", Kind::Value, why, {}));
-    t.push_back(refused_unless_default("keyfile", "--keyfile", Kind::Value, why, {}));
-    t.push_back(refused_unless_default("ca_certs", "--ca-certs", Kind::Value, why, {}));
-    t.push_back(refused_unless_default("ciphers", "--ciphers", Kind::Value, why, {}));
-    t.push_back(refused("ssl_context", "", Kind::Value, why));  // a server hook (gunicorn 21)
-    // gunicorn's defaults: ssl.PROTOCOL_TLS (2, "TLS", "SSLv23"), CERT_NONE (0), suppress
-    // ragged EOFs on, handshake on connect off; ssl_version is ignored since gunicorn 21.
-    t.push_back(
-        refused_unless_default("ssl_version", "--ssl-version", Kind::Value, why,
-                               {"2", "tls", "sslv23", "protocol_tls", "_sslmethod.protocol_tls"}));
-    t.push_back(refused_unless_default("cert_reqs", "--cert-reqs", Kind::Value, why,
-                                       {"0", "cert_none", "verifymode.cert_none"}));
-    t.push_back(refused_unless_default("suppress_ragged_eofs", "--suppress-ragged-eofs", Kind::Flag,
-                                       why, {"true", "yes", "on", "1"}));
-    t.push_back(refused_unless_default("do_handshake_on_connect", "--do-handshake-on-connect",
-                                       Kind::Flag, why, {"false", "no", "off", "0"}));
-  }
+  // --- TLS: gunicorn's SSL section (config/tls_settings.cpp) ---
+  append_tls_settings(t);
   t.push_back(boolean("sendfile", "--no-sendfile", "do not use sendfile()", &Settings::sendfile,
                       Kind::NegatedFlag));
   // --- process ---

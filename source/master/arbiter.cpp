@@ -1,4 +1,5 @@
 #include "gthreadd/master/arbiter.hpp"
+#include "gthreadd/tls/server_tls.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -61,7 +62,14 @@ Arbiter::Arbiter(config::Settings settings, std::vector<net::Listener> listeners
 void Arbiter::announce() {
   wsgi::call_server_hook(wsgi::Hook::OnStarting, view());
   spdlog::info("Starting gthreadd {}", GTHREADD_VERSION);
-  for (const auto& l : listeners_) spdlog::info("Listening at: {} ({})", l.url(), ::getpid());
+  const auto* tls = tls::current();
+  for (const auto& l : listeners_) {
+    // gunicorn's TCPSocket says https:// when is_ssl; unix sockets are TLS too, unnamed.
+    std::string url = l.url();
+    if (tls && url.starts_with("http://")) url.insert(4, "s");
+    spdlog::info("Listening at: {} ({})", url, ::getpid());
+  }
+  if (tls) spdlog::info("TLS certificate: {}", tls->summary());
   spdlog::info("Using worker: {}", settings_.worker_class);  // "gthread": sync runs as gthread
   wsgi::call_server_hook(wsgi::Hook::WhenReady, view());
   if (!settings_.pidfile.empty()) {

@@ -13,6 +13,7 @@
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/master/arbiter.hpp"
 #include "gthreadd/master/process_setup.hpp"
+#include "gthreadd/tls/server_tls.hpp"
 #include "gthreadd/wsgi/python_logging.hpp"
 
 namespace gthreadd::master {
@@ -72,6 +73,12 @@ void Arbiter::reload() {
   } catch (const std::exception& e) {
     spdlog::error("Reload: configuration is invalid, keeping the current one: {}", e.what());
   }
+  // The certificate and key are read again, so a renewed certificate is served by the new
+  // workers without a restart (gunicorn #2536). A bad one keeps the current context.
+  if (auto error = tls::install(settings_); !error.empty())
+    spdlog::error("Reload: TLS: {}; keeping the certificate in use", error);
+  else if (const auto* context = tls::current())
+    spdlog::info("Reload: serving TLS with {}", context->summary());
   const int old_workers = table_.target();
   table_.set_target(std::max(1, settings_.workers));
   table_.set_policy(table_policy(settings_));

@@ -1,4 +1,5 @@
 #include "gthreadd/master/main_entry.hpp"
+#include "gthreadd/tls/server_tls.hpp"
 
 #include <sys/stat.h>
 
@@ -26,6 +27,7 @@ namespace {
 // --check-config: validate and import the app, as gunicorn does, then exit 0 or 1.
 int check_config(const config::Settings& settings) {
   try {
+    if (auto error = tls::install(settings); !error.empty()) throw std::runtime_error(error);
     wsgi::start_interpreter(settings);
     wsgi::AppRunner runner(settings);
   } catch (const std::exception& e) {
@@ -86,6 +88,9 @@ int run_main(int argc, char** argv) {
     if (settings.daemon) daemonize(settings.enable_stdio_inheritance);
     log::init_error_log(settings);
     if (auto error = check_body_tmp_dir(settings); !error.empty()) throw std::runtime_error(error);
+    // The certificate and key are read now, as gunicorn's create_sockets checks them at
+    // start-up: a bad path or a key that does not match is one line and exit 1.
+    if (auto error = tls::install(settings); !error.empty()) throw std::runtime_error(error);
     fit_fd_limit(settings);
     for (const auto& warning : settings.config_warnings) spdlog::warn("{}", warning);
     prepare_log_files(settings);

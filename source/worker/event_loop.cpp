@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gthreadd/core/assert.hpp"
+#include "gthreadd/tls/server_tls.hpp"
 #include "gthreadd/worker/parse_limits.hpp"
 
 namespace gthreadd::worker {
@@ -106,7 +107,9 @@ int EventLoop::run() {
     // Rounded up: rounded down, the last partial millisecond was a busy loop of
     // zero-timeout waits.
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - Clock::now());
-    const int timeout = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, kTick.count()));
+    const int timeout =
+        posted_.empty() ? static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, kTick.count()))
+                        : 0;
     const int n = poller_.wait(events, timeout);
     if (n < 0) {
       spdlog::error("epoll_wait: {}", std::strerror(errno));
@@ -116,6 +119,7 @@ int EventLoop::run() {
     // request may be among these events, and the loop must own it by then (Pool).
     collect_returns(false);
     for (int i = 0; i < n; ++i) handle_event(events[static_cast<std::size_t>(i)]);
+    run_posted();
     if (Clock::now() >= next_tick_) tick();
     pool_.set_crowded(open_connections() > threads);
     accept_.update_listeners();
@@ -161,6 +165,16 @@ void EventLoop::add_connection(core::UniqueFd fd, std::size_t listener_index) {
       forwarded_allow_.allows_peer(peer.remote_addr, peer.unix_socket));
   if (proxy_mode_ != http::ProxyMode::Off)
     conn->proxy.emplace(proxy_mode_, proxy_allow_.allows_peer(peer.remote_addr, peer.unix_socket));
+  if (const tls::TlsContext* context = tls::current()) {
+    // gunicorn wraps every listener when certfile is set (README, "TLS"). The handshake
+    // starts with the read below and goes on in the loop, under the header deadline.
+    conn->tls = context->wrap(conn->fd.get());
+    if (!conn->tls) {
+      spdlog::error("TLS: cannot start a session for a new connection (out of memory?)");
+      return;  // conn goes out of scope: the fd closes
+    }
+    peer.tls = true;
+  }
   conn->state = ConnState::Idle;
   conn->accepted_at = Clock::now();
   conn->deadline = conn->accepted_at + http_.header_timeout();
@@ -204,15 +218,32 @@ bool EventLoop::arm(Connection* conn) {
   // re-arming cost an epoll_ctl per request.
   // An edge is new bytes only: where the last read stopped before the socket was drained
   // (`recheck`), EPOLL_CTL_MOD re-polls the socket and reports what is already there.
-  constexpr std::uint32_t kEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
+  // A TLS transport may need the socket writable to go on (its handshake flight did not
+  // fit), and may hold bytes it already took from the socket: those are read again after
+  // this round (run_posted), since no edge will say they are there.
+  if (conn->tls_buffered()) posted_.push_back(conn);
+  const std::uint32_t events =
+      EPOLLIN | EPOLLRDHUP | EPOLLET | (conn->io().wants_write() ? EPOLLOUT : 0u);
   if (!conn->registered) {
     conn->recheck = false;
-    conn->registered = poller_.add(conn->io().fd(), kEvents, conn);
+    conn->armed_events = events;
+    conn->registered = poller_.add(conn->io().fd(), events, conn);
     return conn->registered;
   }
-  if (!conn->recheck) return true;
+  if (!conn->recheck && events == conn->armed_events) return true;
   conn->recheck = false;
-  return poller_.modify(conn->io().fd(), kEvents, conn);
+  conn->armed_events = events;
+  return poller_.modify(conn->io().fd(), events, conn);
+}
+
+void EventLoop::run_posted() {
+  if (posted_.empty()) return;
+  posted_scratch_.swap(posted_);
+  // A connection closed (or handed to the pool) since it was posted is not the loop's to
+  // read; one closed and replaced at the same address is only read once more, harmlessly.
+  for (Connection* conn : posted_scratch_)
+    if (owned_.contains(conn) && conn->state != ConnState::Running) on_readable(conn, 0);
+  posted_scratch_.clear();
 }
 
 void EventLoop::dispatch(Connection* conn) {

@@ -68,8 +68,10 @@ bool Pool::may_return_quietly(const Connection& conn) const {
   // read yet (no edge will come: the loop must close it now, not at the keep-alive
   // deadline), and no stop or retirement under way (the loop must hear of the last
   // requests at once).
+  // Bytes a TLS transport already decrypted or took from the socket count as pipelined: no
+  // edge will announce them.
   return conn.keep_alive && conn.registered && !conn.peer_closed &&
-         conn.buf.size() <= conn.request.head_length &&
+         conn.buf.size() <= conn.request.head_length && !conn.tls_buffered() &&
          quiet_allowed_.load(std::memory_order_acquire);
 }
 

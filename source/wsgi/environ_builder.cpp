@@ -347,7 +347,7 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
   if (!has_content_length && request.framing == http::BodyFraming::Chunked)
     set_steal(e, k_content_length_, decimal(body.size()));
 
-  const bool secure = is_secure(request, peer);
+  const bool secure = peer.tls || is_secure(request, peer);
   if (secure) PyDict_SetItem(e, k_scheme_, v_https_);
 
   set_steal(e, k_remote_addr_,

@@ -68,6 +68,20 @@ struct Settings {
   std::vector<std::string> proxy_allow_ips = {"127.0.0.1", "::1"};
   bool sendfile = true;  // --no-sendfile turns it off
 
+  // --- TLS (gunicorn's SSL section; tls/ builds the OpenSSL context from it) ---
+  // Set certfile and every listener serves TLS, as gunicorn wraps every socket when
+  // cfg.is_ssl. do_handshake_on_connect is consumed by config: the handshake always runs in
+  // the event loop, before the first request is read, which is what either value means to
+  // a client (README, "TLS").
+  std::string certfile;              // --certfile (empty: plain HTTP)
+  std::string keyfile;               // --keyfile (empty: the key is in certfile)
+  std::string ca_certs;              // --ca-certs: CAs for client certificates
+  std::string ciphers;               // --ciphers: OpenSSL cipher list for TLS <= 1.2
+  int cert_reqs = 0;                 // --cert-reqs 0 none, 1 optional, 2 required
+  int ssl_version = 0x0303;          // --ssl-version as a minimum: TLS 1.2 (0x0303) or 1.3
+  bool suppress_ragged_eofs = true;  // a FIN without close_notify reads as a clean end
+  bool do_handshake_on_connect = false;
+
   // --- process ---
   bool daemon = false;  // -D/--daemon
   std::string pidfile;  // -p/--pid

@@ -8,6 +8,7 @@
 // (quiet_return) tells the loop something. See docs/architecture.md, "Who owns what".
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -45,9 +46,13 @@ struct Connection {
         charge(budget) {}
 
   core::UniqueFd fd;
-  SocketTransport socket;  // the plain transport over fd; TLS will add its own
+  SocketTransport socket;  // the plain transport over fd
+  // A TLS listener's connection (tls::TlsTransport over fd, set at accept). Declared after
+  // fd, so it is destroyed first and its close_notify goes out before the fd closes.
+  std::unique_ptr<Transport> tls;
   // Every read, write and sendfile of this connection goes here (never to fd directly).
-  [[nodiscard]] Transport& io() noexcept { return socket; }
+  [[nodiscard]] Transport& io() noexcept { return tls ? *tls : socket; }
+  [[nodiscard]] bool tls_buffered() const noexcept { return tls && tls->buffered(); }
   wsgi::PeerInfo peer;
   core::ByteBuffer
       buf;  // bytes read and not yet consumed (the parsed Request owns a copy of its head)
@@ -79,6 +84,7 @@ struct Connection {
   // stopped before the socket was drained, or an edge came while the pool had the
   // connection, so the socket must be re-polled; a recv returned 0 (the peer's FIN).
   bool registered = false;
+  std::uint32_t armed_events = 0;  // the epoll interest registered (EPOLLOUT: a TLS handshake)
   bool recheck = false;
   bool peer_closed = false;
   std::uint64_t served = 0;

@@ -75,6 +75,7 @@ class EventLoop final : private AcceptHost {
   void close_connection(Connection* conn);
   void end_fresh(Connection& conn);
   bool arm(Connection* conn);  // false: the fd could not be registered
+  void run_posted();
   void tick();
   void beat_or_stop(Clock::time_point now);
   void handle_signals();
@@ -107,6 +108,10 @@ class EventLoop final : private AcceptHost {
   AcceptPolicy accept_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> owned_;  // loop-owned
   std::vector<std::unique_ptr<Connection>> returned_scratch_;
+  // Connections whose TLS transport holds bytes no epoll edge will announce: read again
+  // after this round's events, without waiting (arm).
+  std::vector<Connection*> posted_;
+  std::vector<Connection*> posted_scratch_;
   // Declared after everything a connection points at (the body budget), so the
   // connections it still holds go first; its destructor waits for the pool's tasks.
   Pool pool_;

@@ -1,7 +1,7 @@
 #pragma once
 // Where a connection's bytes go in and out: the one seam between the HTTP code and the
-// socket. The plain socket is the first implementation; TLS will be the second, and the
-// HTTP code (http_connection, socket_writer) does not change for it. Every call is
+// socket. The plain socket is the first implementation; TLS (tls::TlsTransport) the second,
+// and the HTTP code (http_connection, socket_writer) does not change for it. Every call is
 // non-blocking and retries EINTR itself; waiting is the caller's business (epoll on the
 // loop, poll in SocketWriter). One virtual call per system call, never per byte.
 //
@@ -40,6 +40,12 @@ class Transport {
   // `count` bytes of `file` from `*offset` (advanced by what was sent).
   virtual IoResult sendfile(int file, off_t* offset, std::size_t count) noexcept = 0;
   virtual void shutdown_write() noexcept = 0;
+  // TLS (tls::TlsTransport): the handshake or a read needs the socket writable, so the loop
+  // waits for EPOLLOUT too; bytes already taken from the socket and not yet read, which no
+  // epoll edge will announce, so the loop reads again without waiting; wsgi.url_scheme.
+  [[nodiscard]] virtual bool wants_write() const noexcept { return false; }
+  [[nodiscard]] virtual bool buffered() const noexcept { return false; }
+  [[nodiscard]] virtual bool secure() const noexcept { return false; }
 };
 
 // The plain TCP or unix socket. Does not own the fd: the Connection does.

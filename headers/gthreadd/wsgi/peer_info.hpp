@@ -11,6 +11,7 @@ struct PeerInfo {
   std::string server_name;  // listener host ("127.0.0.1"), or the socket path for unix
   std::string server_port;  // "8000"; "" for unix sockets
   bool unix_socket = false;
+  bool tls = false;  // came in over TLS: wsgi.url_scheme is https
 };
 
 }  // namespace gthreadd::wsgi
