@@ -17,6 +17,11 @@
 namespace gthreadd::worker {
 namespace {
 
+std::uint64_t next_id() noexcept {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 std::int64_t to_ns(double seconds) { return static_cast<std::int64_t>(seconds * 1e9); }
 
 // "GET /path from 127.0.0.1:5555", from the request board (the pool thread's own entry).
@@ -80,7 +85,8 @@ RequestWatch::RequestWatch(const config::Settings& settings, int threads)
       slow_ns_(to_ns(settings.log_slow_requests)),
       timeout_s_(settings.request_timeout),
       slow_s_(settings.log_slow_requests),
-      threads_(static_cast<std::size_t>(std::max(1, threads))) {
+      threads_(static_cast<std::size_t>(std::max(1, threads))),
+      id_(next_id()) {
   if (!enabled()) return;
   slots_ = std::make_unique<RequestSlot[]>(threads_);
   watcher_ = std::thread([this] { watch(); });
@@ -100,11 +106,12 @@ RequestWatch::~RequestWatch() {
 
 RequestSlot* RequestWatch::own_slot() noexcept {
   if (!slots_) return nullptr;
-  thread_local RequestWatch* owner = nullptr;
+  // By id, not address: a later watch may live where a destroyed one did (unit tests).
+  thread_local std::uint64_t owner = 0;
   thread_local RequestSlot* slot = nullptr;
-  if (owner != this) {
+  if (owner != id_) {
     const std::size_t index = claimed_.fetch_add(1, std::memory_order_relaxed);
-    owner = this;
+    owner = id_;
     slot = index < threads_ ? &slots_[index] : nullptr;
   }
   return slot;

@@ -87,6 +87,7 @@ class RequestWatch {
   const double timeout_s_;
   const double slow_s_;
   const std::size_t threads_;
+  const std::uint64_t id_;  // which watch a pool thread's cached slot belongs to
   std::unique_ptr<RequestSlot[]> slots_;
   std::atomic<std::size_t> claimed_{0};
   std::atomic<bool> wedged_{false};
