@@ -35,10 +35,15 @@ std::string describe(unsigned long thread_id) {
   return "a request (not on the request board yet)";
 }
 
+const std::string& response_504() {
+  static const std::string answer = http::make_error_response(504);
+  return answer;
+}
+
 // The 504 fits any socket's send buffer (nothing of this response was written); a client
 // that reads nothing at all gets at most 200 ms of the watcher's time.
 void answer_504(Transport& io) noexcept {
-  static const std::string answer = http::make_error_response(504);
+  const std::string& answer = response_504();
   std::size_t sent = 0;
   for (int waits = 0; sent < answer.size() && waits < 2;) {
     const iovec iov{const_cast<char*>(answer.data() + sent), answer.size() - sent};
@@ -64,6 +69,8 @@ void RequestSlot::begin(Transport& io) noexcept {
   io_ = &io;
   started_ns_ = wsgi::RequestBoard::now_ns();
   sent_ = expired_ = slow_logged_ = false;
+  answered_status_ = 0;
+  answered_bytes_ = 0;
 }
 
 bool RequestSlot::end() noexcept {
@@ -71,6 +78,12 @@ bool RequestSlot::end() noexcept {
   io_ = nullptr;
   started_ns_ = 0;
   return expired_;
+}
+
+int RequestSlot::server_answer(std::uint64_t* body_bytes) noexcept {
+  const std::lock_guard lock(mutex_);
+  if (body_bytes) *body_bytes = answered_bytes_;
+  return answered_status_;
 }
 
 bool RequestSlot::may_send() noexcept {
@@ -165,6 +178,9 @@ void RequestWatch::check(RequestSlot& slot, std::int64_t now, std::size_t& stuck
   const bool answered = !slot.sent_;
   if (answered) {
     answer_504(*slot.io_);
+    slot.answered_status_ = 504;
+    const std::size_t head = response_504().find("\r\n\r\n");
+    slot.answered_bytes_ = response_504().size() - head - 4;
   } else {
     slot.io_->shutdown_write();
   }

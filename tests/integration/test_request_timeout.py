@@ -67,8 +67,9 @@ def test_while_true_view_gets_504_traceback_and_worker_abort_while_other_threads
     assert server.worker_pids() == [worker]
 
 
-def test_sleeping_view_gets_504_and_its_late_response_is_discarded(hang_server):
-    server = hang_server(["--request-timeout", "1"], threads=2)
+def test_sleeping_view_gets_504_and_its_late_response_is_discarded(hang_server, tmp_path):
+    access_log = str(tmp_path / "access.log")
+    server = hang_server(["--request-timeout", "1", "--access-logfile", access_log], threads=2)
     worker = server.worker_pids()[0]
     response, rest = timed_out_request(server, "/sleep-forever")
     assert response.status == 504, response
@@ -87,6 +88,8 @@ def test_sleeping_view_gets_504_and_its_late_response_is_discarded(hang_server):
     assert response.status == 504, response
     assert b"slept" not in response.body + rest
     wait_in_file(server.error_log, r"Request timeout: GET /sleep\?s=3 ", "the second report")
+    # Logged when the view returns, with what the client got: the 504, not the app's 200.
+    wait_in_file(access_log, r'"GET /sleep\?s=3 HTTP/1\.1" 504 20 ', "the access-log line")
     # The thread comes back when the view returns and serves again.
     wait_until(lambda: server.get("/sleep?s=0").status == 200, "the thread to serve again", DEADLINE)
 

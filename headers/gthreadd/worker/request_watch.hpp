@@ -49,6 +49,8 @@ class RequestSlot {
   // Before each write of the response: false once the request timed out (the write must
   // not happen); otherwise records that the response started.
   bool may_send() noexcept;
+  // 504 (and its body bytes) once the watcher answered this request; 0 otherwise.
+  int server_answer(std::uint64_t* body_bytes) noexcept;
 
  private:
   friend class RequestWatch;
@@ -58,6 +60,8 @@ class RequestSlot {
   bool sent_ = false;            // a byte of the response was handed to the transport
   bool expired_ = false;         // past --request-timeout (acted on)
   bool slow_logged_ = false;
+  int answered_status_ = 0;  // the watcher's 504
+  std::uint64_t answered_bytes_ = 0;
   unsigned long thread_id_ = 0;  // pthread_self(), as the request board and faulthandler say
 };
 

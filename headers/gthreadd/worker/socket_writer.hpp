@@ -20,6 +20,9 @@ class SocketWriter final : public wsgi::ResponseWriter {
   bool send(std::span<const iovec> iov) override;
   bool send_file(int fd, off_t offset, std::size_t count) override;
   ssize_t send_nowait(std::span<const iovec> iov) override;
+  int server_answer(std::uint64_t* body_bytes) override {
+    return gate_ ? gate_->server_answer(body_bytes) : 0;
+  }
   // A send failed because the client read nothing for the whole send timeout (not because
   // it went away): the connection is dropped and the worker logs it at info.
   [[nodiscard]] bool timed_out() const noexcept { return timed_out_; }
