@@ -4,6 +4,7 @@
 #include <cctype>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <vector>
 
 #include "gthreadd/config/tls_settings.hpp"
@@ -195,24 +196,6 @@ SettingSpec refused(std::string_view name, std::string_view flags, Kind kind, st
       name, flags, "refused: " + why, kind, [=](Settings&, std::string_view) { return why; },
       [](const Settings&) { return std::string("None"); });
   spec.refused = true;
-  return spec;
-}
-
-// A gunicorn setting gthreadd cannot honour yet, refused unless its value is gunicorn's
-// default (or empty, i.e. unset): a config that spells out the default asks for nothing
-// gthreadd lacks, and refusing it would only break a working gunicorn.conf.py. `defaults`
-// are compared case-insensitively.
-SettingSpec refused_unless_default(std::string_view name, std::string_view flags, Kind kind,
-                                   std::string why, std::vector<std::string> defaults) {
-  SettingSpec spec = refused(name, flags, kind, why);
-  spec.apply = [=](Settings&, std::string_view value) -> std::string {
-    std::string word(trim(value));
-    std::transform(word.begin(), word.end(), word.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (word.empty() || std::find(defaults.begin(), defaults.end(), word) != defaults.end())
-      return {};
-    return why;
-  };
   return spec;
 }
 
@@ -538,6 +521,35 @@ std::vector<SettingSpec> build_table() {
   t.push_back(integer("keepalive", "--keep-alive",
                       "seconds to wait for the next request on a keep-alive connection",
                       &Settings::keepalive, 0, kMaxInt));
+  // Per-request time limits (issue 13): seconds, 0 = off. Not gunicorn settings (gunicorn's
+  // gthread has no per-request limit, #2086); --timeout keeps gunicorn's meaning.
+  for (auto [name, flags, help, field] :
+       {std::tuple{"request_timeout", "--request-timeout",
+                   "seconds a request may run: then 504 (or close), its traceback logged, "
+                   "worker_abort (0 = off)",
+                   &Settings::request_timeout},
+        std::tuple{"log_slow_requests", "--log-slow-requests",
+                   "log a request still running after this many seconds, with its traceback "
+                   "(0 = off)",
+                   &Settings::log_slow_requests}}) {
+    SettingSpec spec = make(
+        name, flags, help, Kind::Value,
+        [field](Settings& s, std::string_view text) -> std::string {
+          auto value = parse_decimal(text);
+          if (!value || !(*value >= 0) || *value > 1e9)
+            return quoted(text) + " is not a number of seconds >= 0 (0 = off)";
+          s.*field = *value;
+          return {};
+        },
+        [field](const Settings& s) {
+          auto text = std::to_string(s.*field);
+          text.erase(text.find_last_not_of('0') + 1);
+          if (text.back() == '.') text += '0';
+          return text;
+        });
+    spec.value_name = "SECONDS";
+    t.push_back(std::move(spec));
+  }
   t.push_back(text("worker_tmp_dir", "--worker-tmp-dir", "directory for worker heartbeat files",
                    &Settings::worker_tmp_dir));
   t.push_back(text(

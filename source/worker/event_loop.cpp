@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gthreadd/core/assert.hpp"
+#include "gthreadd/http/error_response.hpp"
 #include "gthreadd/tls/server_tls.hpp"
 #include "gthreadd/worker/parse_limits.hpp"
 
@@ -50,7 +51,8 @@ void fill_peer(int fd, wsgi::PeerInfo& peer) {
 
 EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
                      RequestHandler& handler, const Heartbeat& heartbeat, tbb::task_arena& arena,
-                     int signal_fd, FileWatcher* watcher, const wsgi::InterpreterProbe* probe)
+                     int signal_fd, FileWatcher* watcher, const wsgi::InterpreterProbe* probe,
+                     RequestWatch* request_watch)
     : settings_(settings),
       heartbeat_(heartbeat),
       limits_(limits_from(settings)),
@@ -63,10 +65,11 @@ EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener
       signal_fd_(signal_fd),
       watcher_(watcher),
       probe_(probe),
+      request_watch_(request_watch && request_watch->limits_requests() ? request_watch : nullptr),
       parent_pid_(::getppid()),
       http_(settings, body_budget_, handler, forwarded_allow_),
       accept_(settings, listeners, poller_, *this),
-      pool_(arena, handler, settings.threads, send_timeout_from(settings)) {
+      pool_(arena, handler, settings.threads, send_timeout_from(settings), request_watch) {
   auto watch = [&](int fd, char* tag, const char* what) {
     if (!poller_.add(fd, EPOLLIN, tag))
       throw std::runtime_error(std::string("epoll_ctl: ") + what + ": " + std::strerror(errno));
@@ -88,7 +91,9 @@ EventLoop::EventLoop(const config::Settings& settings, std::vector<net::Listener
 EventLoop::~EventLoop() = default;
 
 Load EventLoop::load() const {
-  return {pool_.outstanding() + fresh_, open_connections(), stopping_};
+  // A wedged worker (every thread past --request-timeout) takes no new connection, not even
+  // its overflow share: nothing it accepted could start before its successor serves.
+  return {pool_.outstanding() + fresh_, open_connections(), stopping_ || wedged_};
 }
 
 int EventLoop::run() {
@@ -266,6 +271,9 @@ void EventLoop::dispatch(Connection* conn) {
   // not be registered is simply not returned quietly.
   if (req.keep_alive) static_cast<void>(arm(conn));
   pool_.submit(std::move(owned));
+  // Wedged (every thread past --request-timeout): a request read on a connection opened
+  // before would wait for a thread that is not coming; answered as at the wedge.
+  if (wedged_) pool_.answer_queued(http::make_error_response(503));
 }
 
 void EventLoop::collect_returns(bool woken) {

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gthreadd/http/error_response.hpp"
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/worker/event_loop.hpp"
 #include "gthreadd/wsgi/server_hooks.hpp"
@@ -19,6 +20,28 @@ void EventLoop::retire_if_due() {
   // Ask the master for a successor and keep serving until it sends TERM; stop on our
   // own only if no TERM comes (an old master, say) within the graceful timeout.
   spdlog::info("Autorestarting worker after current request.");
+  retiring_ = true;
+  retire_deadline_ = Clock::now() + std::chrono::seconds(std::max(5, settings_.graceful_timeout));
+  heartbeat_.request_retirement();
+}
+
+void EventLoop::retire_if_wedged() {
+  if (!request_watch_ || wedged_ || !request_watch_->wedged()) return;
+  // Every thread runs a request past --request-timeout and none can be interrupted: the
+  // worker serves nobody. Replaced as --max-requests replaces: the master boots the
+  // successor first, then sends TERM; the old worker then has --graceful-timeout for its
+  // views to return before it exits (and the master's SIGKILL after that).
+  wedged_ = true;
+  spdlog::error("All {} threads of worker {} are past --request-timeout: asking for a successor",
+                settings_.threads, ::getpid());
+  // Requests already queued here would wait for a thread that does not come back before
+  // the worker goes: 503 with Connection: close now (the app never saw them; nginx's
+  // proxy_next_upstream http_503 retries them), as on WORKER TIMEOUT (queued_answer.hpp).
+  // From now on the loop accepts nothing (load().stopping): new connections wait in the
+  // shared backlog for the successor.
+  pool_.set_quiet_returns(false);
+  pool_.answer_queued(http::make_error_response(503));
+  if (retiring_) return;
   retiring_ = true;
   retire_deadline_ = Clock::now() + std::chrono::seconds(std::max(5, settings_.graceful_timeout));
   heartbeat_.request_retirement();
@@ -59,6 +82,7 @@ void EventLoop::beat_or_stop(Clock::time_point now) {
 void EventLoop::tick() {
   const auto now = Clock::now();
   next_tick_ = now + kTick;
+  retire_if_wedged();
   beat_or_stop(now);
   // Large buffers freed go back to malloc, not to the kernel (glibc keeps them in its
   // arenas; its mmap threshold rises after the first large free). Once a burst of large

@@ -1,6 +1,8 @@
 #include "gthreadd/worker/pool.hpp"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/uio.h>
 
 #include "gthreadd/core/assert.hpp"
 #include "gthreadd/worker/http_connection.hpp"
@@ -9,10 +11,11 @@
 namespace gthreadd::worker {
 
 Pool::Pool(tbb::task_arena& arena, RequestHandler& handler, int threads,
-           std::chrono::milliseconds send_timeout)
+           std::chrono::milliseconds send_timeout, RequestWatch* watch)
     : handler_(handler),
       threads_(static_cast<std::size_t>(std::max(1, threads))),
-      send_timeout_(send_timeout) {
+      send_timeout_(send_timeout),
+      watch_(watch && watch->enabled() ? watch : nullptr) {
   tasks_ = static_cast<int>(threads_);
   // One task per arena thread, each for the worker's life: the arena is sized to
   // --threads, so all of them run at once and --threads requests can be in the app.
@@ -92,8 +95,51 @@ void Pool::hand_back(std::unique_ptr<Connection> conn) {
   });
 }
 
+std::size_t Pool::answer_queued(const std::string& response) {
+  std::size_t answered = 0;
+  while (auto conn = run_queue_.try_pop()) {
+    // Non-blocking: a 503 fits an untouched send buffer; a client reading nothing for
+    // 100 ms gets what fitted, then the close.
+    std::size_t sent = 0;
+    for (int waits = 0; sent < response.size() && waits < 1;) {
+      const iovec iov{const_cast<char*>(response.data() + sent), response.size() - sent};
+      const IoResult r = conn->io().writev(std::span<const iovec>(&iov, 1));
+      if (r.status == IoStatus::Ok) {
+        sent += r.bytes;
+      } else if (r.status == IoStatus::WouldBlock) {
+        pollfd p{conn->io().fd(), POLLOUT, 0};
+        ::poll(&p, 1, 100);
+        ++waits;
+      } else {
+        break;
+      }
+    }
+    conn->io().shutdown_write();
+    spdlog::warn(
+        "Answered 503 to {} {} from {}: queued, and every thread of this worker is past "
+        "--request-timeout",
+        conn->request.method, conn->request.target,
+        conn->peer.remote_addr.empty() ? std::string("unix") : conn->peer.remote_addr);
+    conn->keep_alive = false;
+    hand_back(std::move(conn));
+    ++answered;
+  }
+  return answered;
+}
+
 void Pool::serve(Connection& conn) {
-  SocketWriter writer(conn.io(), send_timeout_);
+  // --request-timeout / --log-slow-requests: the watcher sees this request from here until
+  // the slot ends, before the connection goes back to the loop (which may close its fd).
+  struct Watched {
+    RequestSlot* slot;
+    Connection& conn;
+    ~Watched() {
+      if (slot && slot->end()) conn.keep_alive = false;  // timed out: close, never reuse
+    }
+  } watched{watch_ ? watch_->own_slot() : nullptr, conn};
+  if (watched.slot) watched.slot->begin(conn.io());
+  SocketWriter writer(conn.io(), send_timeout_,
+                      watched.slot && watch_->limits_requests() ? watched.slot : nullptr);
   try {
     const auto outcome = handler_.handle(conn.request, conn.body, conn.peer, writer);
     conn.keep_alive = outcome.keep_alive;

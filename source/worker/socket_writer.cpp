@@ -22,6 +22,7 @@ bool SocketWriter::wait_writable() {
 }
 
 bool SocketWriter::send(std::span<const iovec> iov) {
+  if (gate_ && !gate_->may_send()) return false;
   constexpr std::size_t kMaxIov = 64;
   std::array<iovec, kMaxIov> local{};
   std::size_t index = 0;
@@ -53,12 +54,14 @@ bool SocketWriter::send(std::span<const iovec> iov) {
 }
 
 ssize_t SocketWriter::send_nowait(std::span<const iovec> iov) {
+  if (gate_ && !gate_->may_send()) return -1;
   const IoResult r = transport_.writev(iov);
   if (r.status == IoStatus::Ok) return static_cast<ssize_t>(r.bytes);
   return r.status == IoStatus::WouldBlock ? 0 : -1;
 }
 
 bool SocketWriter::send_file(int in_fd, off_t offset, std::size_t count) {
+  if (gate_ && !gate_->may_send()) return false;
   while (count > 0) {
     const IoResult r = transport_.sendfile(in_fd, &offset, count);
     if (r.status == IoStatus::WouldBlock) {

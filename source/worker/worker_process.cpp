@@ -112,8 +112,10 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
     // Only where a timeout is enforced: the probe costs the app one GIL switch per period.
     std::unique_ptr<wsgi::InterpreterProbe> probe;
     if (settings.timeout > 0) probe = std::make_unique<wsgi::InterpreterProbe>();
+    // --request-timeout / --log-slow-requests: a watcher thread, only when one is set.
+    RequestWatch request_watch(settings, threads);
     EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get(),
-                   probe.get());
+                   probe.get(), &request_watch);
     heartbeat.beat();  // booted: from now on the master may time us out
     const int code = loop.run();
     // gunicorn calls worker_exit in the worker process, as it leaves.

@@ -391,6 +391,12 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
     const iovec iov{deferred.data(), deferred.size()};
     if (!writer.send(std::span<const iovec>(&iov, 1))) outcome.keep_alive = false;
   }
+  // --request-timeout: the client got the worker's 504, not what the app returned late.
+  if (std::uint64_t bytes = 0; const int status = writer.server_answer(&bytes)) {
+    outcome.status = status;
+    outcome.body_bytes = bytes;
+    outcome.keep_alive = false;
+  }
   if (!logging) return outcome;
 
   // Formatted and written without the GIL: the app's other threads run meanwhile.

@@ -42,7 +42,11 @@ struct Settings {
   int timeout = 30;                      // -t/--timeout seconds (0 = no heartbeat timeout)
   int graceful_timeout = 30;             // --graceful-timeout seconds
   int keepalive = 2;                     // --keep-alive seconds
-  std::string worker_tmp_dir;            // --worker-tmp-dir (empty: /dev/shm when present)
+  // Per-request time limits (issue 13; gunicorn's gthread has none, benoitc/gunicorn #2086).
+  double request_timeout = 0;  // --request-timeout seconds: 504 / close, worker_abort (0 = off)
+  double log_slow_requests =
+      0;                       // --log-slow-requests seconds: warn once with a traceback (0 = off)
+  std::string worker_tmp_dir;  // --worker-tmp-dir (empty: /dev/shm when present)
   // Request bodies (gthreadd: gunicorn reads bodies in the app thread and has no spill).
   std::string body_tmp_dir;                     // --body-tmp-dir (empty: $TMPDIR, else /var/tmp)
   std::uint64_t max_body_memory = 64ull << 20;  // --max-body-memory: per worker, in RAM

@@ -27,6 +27,7 @@
 #include "gthreadd/worker/poller.hpp"
 #include "gthreadd/worker/pool.hpp"
 #include "gthreadd/worker/request_handler.hpp"
+#include "gthreadd/worker/request_watch.hpp"
 #include "gthreadd/wsgi/interpreter_probe.hpp"
 
 namespace gthreadd::worker {
@@ -36,7 +37,7 @@ class EventLoop final : private AcceptHost {
   EventLoop(const config::Settings& settings, std::vector<net::Listener>& listeners,
             RequestHandler& handler, const Heartbeat& heartbeat, tbb::task_arena& arena,
             int signal_fd, FileWatcher* watcher = nullptr,
-            const wsgi::InterpreterProbe* probe = nullptr);
+            const wsgi::InterpreterProbe* probe = nullptr, RequestWatch* request_watch = nullptr);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -71,6 +72,7 @@ class EventLoop final : private AcceptHost {
   void collect_returns(bool woken);
   void on_returned(std::unique_ptr<Connection> conn);
   void retire_if_due();
+  void retire_if_wedged();  // --request-timeout: every thread is past its limit
   void reject(Connection* conn, int status, std::string_view reason);
   void close_connection(Connection* conn);
   void end_fresh(Connection& conn);
@@ -103,6 +105,8 @@ class EventLoop final : private AcceptHost {
   // --timeout: the heartbeat stops while this says the interpreter cannot be entered.
   const wsgi::InterpreterProbe* probe_;
   bool interpreter_stuck_ = false;  // logged once per episode
+  RequestWatch* request_watch_;     // --request-timeout (null: off)
+  bool wedged_ = false;             // every pool thread past --request-timeout: retiring
   pid_t parent_pid_;                // the master; a change means it died (kill -9)
   HttpConnection http_;
   AcceptPolicy accept_;

@@ -32,10 +32,12 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "gthreadd/worker/connection.hpp"
 #include "gthreadd/worker/request_handler.hpp"
+#include "gthreadd/worker/request_watch.hpp"
 #include "gthreadd/worker/return_queue.hpp"
 #include "gthreadd/worker/run_queue.hpp"
 
@@ -43,8 +45,9 @@ namespace gthreadd::worker {
 
 class Pool {
  public:
+  // `watch`: --request-timeout / --log-slow-requests (null or disabled: not watched).
   Pool(tbb::task_arena& arena, RequestHandler& handler, int threads,
-       std::chrono::milliseconds send_timeout);
+       std::chrono::milliseconds send_timeout, RequestWatch* watch = nullptr);
   // Closes the run queue (what waits in it is dropped) and waits until the last task is
   // out: the tasks point at this object.
   ~Pool();
@@ -74,16 +77,22 @@ class Pool {
   // False while stopping or under --max-requests: the loop must hear of every return.
   void set_quiet_returns(bool allowed) { quiet_allowed_.store(allowed, std::memory_order_release); }
   [[nodiscard]] std::chrono::milliseconds send_timeout() const noexcept { return send_timeout_; }
+  // Loop thread, once every pool thread is past --request-timeout (wedged): the requests
+  // waiting for a thread, which none will start before the worker is replaced, are
+  // answered `response` (a 503) and handed back for the loop to close, like any return.
+  // Returns how many.
+  std::size_t answer_queued(const std::string& response);
 
  private:
   void run_task();                                        // pool thread: the task's loop
   void serve(Connection& conn);                           // pool thread
-  void hand_back(std::unique_ptr<Connection> conn);       // pool thread
+  void hand_back(std::unique_ptr<Connection> conn);       // pool thread (or answer_queued)
   bool may_return_quietly(const Connection& conn) const;  // pool thread
 
   RequestHandler& handler_;
   const std::size_t threads_;
   const std::chrono::milliseconds send_timeout_;
+  RequestWatch* const watch_;  // null unless a per-request limit is on
   RunQueue run_queue_;
   ReturnQueue returns_;
   std::atomic<std::size_t> running_{0};

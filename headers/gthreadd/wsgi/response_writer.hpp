@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 namespace gthreadd::wsgi {
@@ -23,6 +24,9 @@ class ResponseWriter {
   // the runner skip a GIL release and re-acquire when the kernel has room (the common
   // case), which on a busy worker costs a hand-off to another thread and back.
   virtual ssize_t send_nowait(std::span<const iovec> /*iov*/) { return 0; }
+  // The worker answered this request itself instead of the app (--request-timeout's 504):
+  // that status, and its body bytes in `*body_bytes`, for the access log; 0 when it did not.
+  virtual int server_answer(std::uint64_t* /*body_bytes*/) { return 0; }
 };
 
 }  // namespace gthreadd::wsgi

@@ -1,0 +1,99 @@
+// RequestWatch (--request-timeout) over a socketpair, without Python: the watcher answers
+// 504 when nothing was sent, cuts the response short when something was, refuses every
+// write after that, and reports the worker wedged once every thread is past its limit.
+#include "gthreadd/worker/request_watch.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "gthreadd/core/unique_fd.hpp"
+
+namespace gthreadd::worker {
+namespace {
+
+struct Pair {
+  core::UniqueFd server;
+  core::UniqueFd client;
+  Pair() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    server.reset(fds[0]);
+    client.reset(fds[1]);
+  }
+  // Everything until EOF, waiting up to 10 s.
+  std::string read_to_eof() {
+    std::string out;
+    for (;;) {
+      pollfd p{client.get(), POLLIN, 0};
+      if (::poll(&p, 1, 10'000) <= 0) return out + "<timeout>";
+      char buf[4096];
+      const ssize_t n = ::read(client.get(), buf, sizeof buf);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+};
+
+config::Settings with_timeout(double seconds) {
+  config::Settings s;
+  s.request_timeout = seconds;
+  return s;
+}
+
+TEST(RequestWatch, OffByDefault) {
+  RequestWatch watch(config::Settings{}, 2);
+  EXPECT_FALSE(watch.enabled());
+  EXPECT_EQ(watch.own_slot(), nullptr);
+}
+
+TEST(RequestWatch, NothingSentYetGets504AndLaterWritesAreRefused) {
+  RequestWatch watch(with_timeout(0.05), 1);
+  Pair pair;
+  SocketTransport io(pair.server.get());
+  RequestSlot* slot = watch.own_slot();
+  ASSERT_NE(slot, nullptr);
+  slot->begin(io);
+  const std::string got = pair.read_to_eof();  // the watcher writes 504, then shuts writing
+  EXPECT_EQ(got.rfind("HTTP/1.1 504 Gateway Timeout\r\n", 0), 0U) << got;
+  EXPECT_NE(got.find("Connection: close\r\n"), std::string::npos) << got;
+  EXPECT_FALSE(slot->may_send());  // what the app produces now is discarded
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!watch.wedged() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(watch.wedged());  // its one thread is past the limit
+  EXPECT_TRUE(slot->end());     // the pool closes the connection
+}
+
+TEST(RequestWatch, StartedResponseIsCutShort) {
+  RequestWatch watch(with_timeout(0.05), 2);
+  Pair pair;
+  SocketTransport io(pair.server.get());
+  RequestSlot* slot = watch.own_slot();
+  ASSERT_NE(slot, nullptr);
+  slot->begin(io);
+  ASSERT_TRUE(slot->may_send());
+  ASSERT_EQ(::write(pair.server.get(), "HTTP/1.1 200 OK\r\n", 17), 17);
+  EXPECT_EQ(pair.read_to_eof(), "HTTP/1.1 200 OK\r\n");  // then EOF: no 504 after it
+  EXPECT_FALSE(slot->may_send());
+  EXPECT_FALSE(watch.wedged());  // one of two threads: the worker still serves
+  EXPECT_TRUE(slot->end());
+}
+
+TEST(RequestWatch, RequestEndingInTimeIsUntouched) {
+  RequestWatch watch(with_timeout(5), 1);
+  Pair pair;
+  SocketTransport io(pair.server.get());
+  RequestSlot* slot = watch.own_slot();
+  slot->begin(io);
+  EXPECT_TRUE(slot->may_send());
+  EXPECT_FALSE(slot->end());
+}
+
+}  // namespace
+}  // namespace gthreadd::worker
