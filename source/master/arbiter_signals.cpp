@@ -60,6 +60,7 @@ void Arbiter::reload() {
     fresh.bind = settings_.bind;
     settings_ = std::move(fresh);
     log::init_error_log(settings_);
+    log_current_configuration(settings_);  // gunicorn's reload runs setup() again
     for (const auto& warning : settings_.config_warnings) spdlog::warn("{}", warning);
     prepare_log_files(settings_);
     // gunicorn's reload exports cfg.env again, so new workers see a changed raw_env.

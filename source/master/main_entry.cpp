@@ -80,6 +80,7 @@ int run_main(int argc, char** argv) {
     apply_raw_env(settings);
     if (settings.daemon) daemonize(settings.enable_stdio_inheritance);
     log::init_error_log(settings);
+    log_current_configuration(settings);
     if (auto error = check_body_tmp_dir(settings); !error.empty()) throw std::runtime_error(error);
     fit_fd_limit(settings);
     for (const auto& warning : settings.config_warnings) spdlog::warn("{}", warning);

@@ -16,6 +16,7 @@
 #include <tbb/task_arena.h>
 
 #include "gthreadd/core/unique_fd.hpp"
+#include "gthreadd/metrics/recorder.hpp"
 #include "gthreadd/worker/event_loop.hpp"
 #include "gthreadd/worker/queued_answer.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
@@ -113,7 +114,8 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
     if (settings.timeout > 0) probe = std::make_unique<wsgi::InterpreterProbe>();
     EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get(),
                    probe.get());
-    heartbeat.beat();  // booted: from now on the master may time us out
+    metrics::recorder().set_threads(threads);  // --metrics-bind: idle = threads - busy
+    heartbeat.beat();                          // booted: from now on the master may time us out
     const int code = loop.run();
     // gunicorn calls worker_exit in the worker process, as it leaves.
     wsgi::call_server_worker_hook(wsgi::Hook::WorkerExit, {&settings, settings.workers}, ::getpid(),

@@ -105,6 +105,7 @@ struct Settings {
   // --- gthreadd extensions ---
   std::vector<int> cpu_affinity;            // --cpu-affinity: pin worker N to a CPU from the list
   std::optional<BindAddress> metrics_bind;  // --metrics-bind: Prometheus /metrics endpoint (off)
+  int max_worker_memory = 0;  // --max-worker-memory: MiB of RSS before a worker is replaced (0 off)
 
   // Not a setting: what parse_settings adjusted (a limit clamped, as gunicorn clamps it),
   // logged once by the master when the error log is open.
