@@ -9,6 +9,7 @@ build_pkgs=(cmake make g++ pkg-config python3 python3-dev libtbb-dev pybind11-de
             libinih-dev libspdlog-dev libfmt-dev libssl-dev help2man)   # help2man: the man page
 package_pkgs=(dpkg-dev file)   # cpack -G DEB: dpkg-shlibdeps computes Depends, file finds ELFs
 test_pkgs=(libgtest-dev libgmock-dev python3-pytest python3-venv python3-flask python3-django nginx-light openssl curl
+           python3-prometheus-client prometheus   # test_metrics.py: the exposition parser, a real scraper
            clang libclang-rt-14-dev)
 bench_pkgs=(gunicorn uwsgi uwsgi-plugin-python3 python3-waitress wrk gnuplot-nox)
 

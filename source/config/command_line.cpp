@@ -188,4 +188,13 @@ std::string format_settings(const Settings& settings) {
   return out;
 }
 
+std::string format_current_configuration(const Settings& settings) {
+  std::string out = "  config: ";
+  out += settings.config_file.empty() ? "None" : settings.config_file;
+  for (const auto& spec : setting_table()) {
+    if (!spec.refused) out += "\n  " + std::string(spec.name) + ": " + spec.show(settings);
+  }
+  return out;
+}
+
 }  // namespace gthreadd::config

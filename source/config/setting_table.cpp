@@ -442,7 +442,8 @@ void name_values(std::vector<SettingSpec>& table) {
       {"syslog_facility", "FACILITY"},
       {"logconfig", "FILE"},
       {"logconfig_json", "FILE"},
-      {"metrics_bind", "ADDRESS"}};
+      {"metrics_bind", "ADDRESS"},
+      {"max_worker_memory", "MiB"}};
   for (auto& spec : table) {
     if (auto it = names.find(spec.name); it != names.end())
       spec.value_name = std::string(it->second);
@@ -703,13 +704,24 @@ std::vector<SettingSpec> build_table() {
   t.push_back(make("cpu_affinity", "--cpu-affinity",
                    "pin worker N to the Nth CPU of this comma list", Kind::Value,
                    apply_cpu_affinity, show_cpu_affinity));
-  // The master's side is wired (metrics/master_metrics.hpp in the arbiter); until the
-  // workers record requests into the block, the endpoint would serve empty request counters,
-  // so the setting is refused rather than accepted and ignored (issue 13).
-  t.push_back(refused(
-      "metrics_bind", "--metrics-bind", Kind::Value,
-      "--metrics-bind is not available yet: the workers do not record their requests into the "
-      "metrics block yet, so /metrics would show empty request counters; remove the setting"));
+  // The master's Prometheus endpoint (metrics/master_metrics.hpp); the workers record into
+  // the shared block (metrics/recorder.hpp). Parsed as --bind parses an address.
+  t.push_back(make(
+      "metrics_bind", "--metrics-bind",
+      "serve Prometheus metrics at GET /metrics on this address (HOST:PORT, unix:PATH; off)",
+      Kind::Value,
+      [](Settings& s, std::string_view value) -> std::string {
+        std::string error;
+        auto address = parse_bind_address(trim(value), error);
+        if (!address) return error;
+        s.metrics_bind = std::move(*address);
+        return {};
+      },
+      [](const Settings& s) { return s.metrics_bind ? s.metrics_bind->original : "None"; }));
+  t.push_back(integer("max_worker_memory", "--max-worker-memory",
+                      "replace a worker, successor first, when its RSS passes this many MiB "
+                      "(0 = off)",
+                      &Settings::max_worker_memory, 0, 1 << 22));
   // --- the control socket (gunicorn 25.1's control_socket, control_socket_mode and
   // control_socket_disable). gunicorn turns it on by default; gthreadd only when a path is
   // given (README, "Control socket"). ---

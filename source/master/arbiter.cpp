@@ -122,6 +122,14 @@ void Arbiter::manage_workers() {
   if (settings_.enable_backlog_metric) report_backlog();
   for (int n = table_.missing(); n > 0 && !halt_; --n) spawn_worker();
   execute(table_.rebalance(Clock::now()));
+  // gunicorn's manage_workers logs "N workers" at debug when the count changed: its
+  // workers table, cut to the target (the ones told to stop are still in it until reaped).
+  const std::size_t active =
+      std::min(table_.size(), static_cast<std::size_t>(std::max(0, table_.target())));
+  if (active != logged_workers_) {
+    logged_workers_ = active;
+    spdlog::debug("{} workers", logged_workers_);
+  }
 }
 
 void Arbiter::spawn_worker() {
@@ -156,6 +164,7 @@ void Arbiter::spawn_worker() {
 void Arbiter::forget(pid_t pid) {
   table_.remove(pid);
   heartbeats_.erase(pid);
+  memory_replaced_.erase(pid);
 }
 
 void Arbiter::reap() {
@@ -167,12 +176,14 @@ void Arbiter::reap() {
     const auto gone = table_.remove(pid);
     if (!gone) continue;
     heartbeats_.erase(pid);
+    const bool memory = memory_replaced_.erase(pid) > 0;
     if (metrics_) {
       const bool boot_error =
           WIFEXITED(status) && (WEXITSTATUS(status) == worker::kExitAppLoadError ||
                                 WEXITSTATUS(status) == worker::kExitBootError);
       metrics_->reaped(pid, metrics::classify_exit(status, {.boot_failed = boot_error,
                                                             .timed_out = gone->aborted,
+                                                            .memory = memory,
                                                             .max_requests = gone->retiring,
                                                             .asked_to_stop = gone->stopping}));
     }
@@ -227,6 +238,7 @@ void Arbiter::check_workers() {
     }
     if (beat->retirement_requested()) table_.request_retirement(pid);
   }
+  check_memory(now);
   execute(table_.check(now));
 }
 

@@ -66,6 +66,7 @@ void Arbiter::reload() {
     // gunicorn 26.1: HUP builds the Logger again from the new logconfig*/loglevel (before,
     // only reopen_files ran). New workers inherit it.
     wsgi::apply_python_logging_in_master(settings_);
+    log_current_configuration(settings_);  // gunicorn's reload runs setup() again
     for (const auto& warning : settings_.config_warnings) spdlog::warn("{}", warning);
     prepare_log_files(settings_);
     // gunicorn's reload exports cfg.env again, so new workers see a changed raw_env.

@@ -87,6 +87,7 @@ int run_main(int argc, char** argv) {
     apply_raw_env(settings);
     if (settings.daemon) daemonize(settings.enable_stdio_inheritance);
     log::init_error_log(settings);
+    log_current_configuration(settings);
     if (auto error = check_body_tmp_dir(settings); !error.empty()) throw std::runtime_error(error);
     // The certificate and key are read now, as gunicorn's create_sockets checks them at
     // start-up: a bad path or a key that does not match is one line and exit 1.

@@ -14,6 +14,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gthreadd/config/command_line.hpp"
+
 namespace gthreadd::master {
 namespace {
 
@@ -119,6 +121,11 @@ std::string chown_for_workers(const config::Settings& settings, const std::strin
            std::to_string(ids->second) + ": " + std::strerror(errno);
   }
   return {};
+}
+
+void log_current_configuration(const config::Settings& settings) {
+  if (!spdlog::should_log(spdlog::level::debug)) return;
+  spdlog::debug("Current configuration:\n{}", config::format_current_configuration(settings));
 }
 
 void prepare_log_files(const config::Settings& settings) {

@@ -33,7 +33,8 @@ void pin(int cpu) {
 }  // namespace
 
 void boot_worker(const WorkerBoot& boot) {
-  // The master is single-threaded, so fork is safe here (no TBB, no async logger, no Python).
+  // The master runs no TBB, no async logger and no Python, so fork is safe here; its one
+  // other thread, --metrics-bind's endpoint, holds no lock a worker needs (metrics/endpoint.hpp).
   spdlog::info("Booting worker with pid: {}", ::getpid());
   ProcessTitle::set("gthreadd: worker [" + process_label(boot.settings) + "]");
   pin(boot.cpu);

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <future>
+#include <memory>
 
 #include "gthreadd/config/settings.hpp"
 #include "gthreadd/metrics/scrape_http.hpp"
@@ -38,14 +40,23 @@ std::unique_ptr<Endpoint> Endpoint::start(const config::BindAddress& address, Re
   sigset_t all, old;
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The master forks its first worker right after this returns: wait until the thread is
+  // in its own code, so no fork lands while the C library is still starting it (a worker
+  // forked in that window was seen to hang at boot, 1 start in ~50 under load).
+  auto started = std::make_shared<std::promise<void>>();
+  auto running = started->get_future();
   try {
-    endpoint->thread_ = std::thread([raw = endpoint.get()] { raw->run(); });
+    endpoint->thread_ = std::thread([raw = endpoint.get(), started] {
+      started->set_value();
+      raw->run();
+    });
   } catch (const std::system_error& e) {
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     error = std::string("metrics endpoint: cannot start its thread: ") + e.what();
     return nullptr;
   }
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  running.wait_for(std::chrono::seconds(2));
   return endpoint;
 }
 

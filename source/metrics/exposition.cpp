@@ -66,7 +66,8 @@ void write_requests(Writer& w, const Snapshot& s) {
                    label("method", kMethodNames[m]) + "," + label("status", kStatusNames[st]),
                    s.requests[st][m]);
   w.family("gthreadd_request_duration_seconds", "histogram",
-           "Time from a complete request head to the end of the response, in seconds.");
+           "Time a pool thread spent on a request (GIL wait and writing included), "
+           "in seconds.");
   std::uint64_t cumulative = 0;
   for (std::size_t b = 0; b < kBuckets; ++b) {
     cumulative += s.duration_buckets[b];

@@ -10,6 +10,7 @@
 
 #include "gthreadd/http/error_response.hpp"
 #include "gthreadd/log/logger.hpp"
+#include "gthreadd/metrics/recorder.hpp"
 #include "gthreadd/worker/event_loop.hpp"
 #include "gthreadd/wsgi/server_hooks.hpp"
 
@@ -97,7 +98,9 @@ void EventLoop::tick() {
   large_released_ = 0;
   accept_.tick(now);
   std::vector<Connection*> expired;
+  std::int64_t idle_keepalive = 0;  // served a request, waiting for the next one
   for (auto& [raw, conn] : owned_) {
+    if (conn->state == ConnState::Idle && conn->served > 0) ++idle_keepalive;
     if (conn->fresh && now - conn->accepted_at >= kFreshWindow) end_fresh(*conn);
     if (conn->state == ConnState::Running || now < conn->deadline) continue;
     expired.push_back(raw);
@@ -107,6 +110,9 @@ void EventLoop::tick() {
       reject(conn, 408, "request deadline passed");
     else close_connection(conn);
   }
+  // --metrics-bind: sampled here, once per tick, rather than counted at every state change.
+  metrics::recorder().set_connections(static_cast<std::int64_t>(open_connections()),
+                                      idle_keepalive);
 }
 
 void EventLoop::handle_signals() {

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gthreadd/http/error_response.hpp"
+#include "gthreadd/metrics/recorder.hpp"
 
 namespace gthreadd::worker {
 namespace {
@@ -382,8 +383,11 @@ void HttpConnection::reject(Connection& conn, int status, std::string_view reaso
   const std::size_t body_bytes = response.size() - response.find("\r\n\r\n") - 4;
   http::Request line_only;
   if (!head_complete) request_line_for_log(conn.buf.view(), line_only);
+  const http::Request& logged = head_complete ? conn.request : line_only;
+  // An answer without the app is a request too for --metrics-bind (a 400 flood shows).
+  metrics::recorder().request(logged.method, status, now - started);
   handler_.log_answer_without_app(
-      head_complete ? conn.request : line_only, conn.peer, status, body_bytes,
+      logged, conn.peer, status, body_bytes,
       std::chrono::duration_cast<std::chrono::microseconds>(now - started));
   // Nothing of this request will be read: its body and budget go now.
   conn.body.clear();

@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include "gthreadd/core/assert.hpp"
+#include "gthreadd/metrics/recorder.hpp"
 #include "gthreadd/worker/http_connection.hpp"
 #include "gthreadd/worker/socket_writer.hpp"
 
@@ -43,6 +44,10 @@ void Pool::submit(std::unique_ptr<Connection> conn) {
   GTHREADD_ASSERT(!conn->quiet_return,
                   "a quietly returned connection was resubmitted before the loop took it");
   running_.fetch_add(1, std::memory_order_relaxed);
+  // --metrics-bind: read and not answered yet, and waiting for a thread until one pops it.
+  const auto& metrics = metrics::recorder();
+  metrics.add_in_flight(1);
+  metrics.add_waiting(1);
   run_queue_.push(std::move(conn));
 }
 
@@ -128,6 +133,14 @@ std::size_t Pool::answer_queued(const std::string& response) {
 }
 
 void Pool::serve(Connection& conn) {
+  // --metrics-bind: relaxed adds into this worker's own slot, and the clock read only when
+  // metrics are on (metrics/recorder.hpp). The duration is the pool thread's, as the access
+  // log's %(D)s: from the pop to the last byte written, GIL wait included.
+  const auto& metrics = metrics::recorder();
+  const auto started = metrics.enabled() ? Clock::now() : Clock::time_point{};
+  metrics.add_waiting(-1);
+  metrics.add_busy_threads(1);
+  int status = 0;
   // --request-timeout / --log-slow-requests: the watcher sees this request from here until
   // the slot ends, before the connection goes back to the loop (which may close its fd).
   struct Watched {
@@ -143,6 +156,9 @@ void Pool::serve(Connection& conn) {
   try {
     const auto outcome = handler_.handle(conn.request, conn.body, conn.peer, writer);
     conn.keep_alive = outcome.keep_alive;
+    status = outcome.status;
+    // gunicorn's gthread handle_request, when the response closes the connection.
+    if (!outcome.keep_alive) spdlog::debug("Closing connection.");
     if (writer.timed_out())
       spdlog::info(
           "Client {} read nothing for {} s: dropped before the end of the response to {} {}",
@@ -152,6 +168,9 @@ void Pool::serve(Connection& conn) {
     spdlog::error("Error handling request: {}", e.what());
     conn.keep_alive = false;
   }
+  if (metrics.enabled()) metrics.request(conn.request.method, status, Clock::now() - started);
+  metrics.add_busy_threads(-1);
+  metrics.add_in_flight(-1);
 }
 
 }  // namespace gthreadd::worker

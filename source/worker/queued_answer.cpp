@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gthreadd/http/error_response.hpp"
+#include "gthreadd/metrics/recorder.hpp"
 #include "gthreadd/worker/run_queue.hpp"
 
 namespace gthreadd::worker {
@@ -43,6 +44,11 @@ std::size_t answer_queued_requests() noexcept {
     const std::string answer = http::make_error_response(503);
     for (auto& conn : taken) {
       send_all(conn->io(), answer);
+      // --metrics-bind: answered, no longer waiting (relaxed atomics: signal-safe).
+      const auto& metrics = metrics::recorder();
+      metrics.request(conn->request.method, 503, std::chrono::nanoseconds(0));
+      metrics.add_waiting(-1);
+      metrics.add_in_flight(-1);
       spdlog::warn(
           "Answered 503 to {} {} from {}: queued, never started, when the worker was aborted",
           conn->request.method, conn->request.target,

@@ -16,6 +16,7 @@
 #include <tbb/task_arena.h>
 
 #include "gthreadd/core/unique_fd.hpp"
+#include "gthreadd/metrics/recorder.hpp"
 #include "gthreadd/worker/event_loop.hpp"
 #include "gthreadd/worker/queued_answer.hpp"
 #include "gthreadd/wsgi/app_runner.hpp"
@@ -116,7 +117,8 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
     RequestWatch request_watch(settings, threads);
     EventLoop loop(settings, listeners, *runner, heartbeat, arena, signal_fd.get(), watcher.get(),
                    probe.get(), &request_watch);
-    heartbeat.beat();  // booted: from now on the master may time us out
+    metrics::recorder().set_threads(threads);  // --metrics-bind: idle = threads - busy
+    heartbeat.beat();                          // booted: from now on the master may time us out
     const int code = loop.run();
     // gunicorn calls worker_exit in the worker process, as it leaves.
     wsgi::call_server_worker_hook(wsgi::Hook::WorkerExit, {&settings, settings.workers}, ::getpid(),

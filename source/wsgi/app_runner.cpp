@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gthreadd/log/request_log.hpp"
+#include "gthreadd/metrics/recorder.hpp"
 
 #include "gthreadd/wsgi/app_loader.hpp"
 #include "gthreadd/wsgi/environ_builder.hpp"
@@ -195,7 +196,10 @@ void AppRunner::Impl::run(const http::Request& request, http::RequestBody& body,
   py::object req;  // the pre_request hook's `req`, handed on to post_request
   py::object environ_kept;
   try {
+    // gunicorn's default pre_request hook logs "%s %s" (method, path) at debug; a hook of
+    // the user's own replaces it, and the line with it.
     if (pre_request) req = call_pre_request(request);
+    else spdlog::debug("{} {}", request.method, request.path);
     py::dict environ = this->environ->build(request, body, peer, input.object);
     if (StartResponse::add_early_hints(environ.ptr(), start_response.ptr()) < 0)
       throw py::error_already_set();
@@ -359,7 +363,12 @@ RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody
   deferred.clear();
   RequestOutcome outcome;
   {
+    // --metrics-bind: how long this request waited for the GIL (the clock read only when on).
+    const auto& metrics = metrics::recorder();
+    const auto asked = metrics.enabled() ? std::chrono::steady_clock::now()
+                                         : std::chrono::steady_clock::time_point{};
     GilHolder gil;  // the one acquire of this request; released only around large writes
+    if (metrics.enabled()) metrics.gil_wait(std::chrono::steady_clock::now() - asked);
     ResponseStream stream(request, writer);
     stream.defer_final_write_to(&deferred);
     py::object environ;

@@ -37,7 +37,9 @@ def help_text():
 def options(help_text):
     """{flag spelling: (value name or None, description)}, each spelling of an option."""
     found = {}
-    lines = help_text.splitlines()
+    # The refused options' footer is prose: a wrapped line of it may start with a flag.
+    footer = help_text.find("gunicorn options gthreadd refuses")
+    lines = (help_text if footer < 0 else help_text[:footer]).splitlines()
     for i, line in enumerate(lines):
         m = OPTION.match(line)
         if not m:

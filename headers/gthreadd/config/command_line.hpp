@@ -43,5 +43,9 @@ void set_python_config_reader(PythonConfigReader reader);
 
 // --print-config: "name = value" lines for every setting, sorted by name (gunicorn style).
 std::string format_settings(const Settings& settings);
+// --log-level debug at boot: gunicorn's arbiter logs "Current configuration:" and then
+// "  name: value" for every setting (Arbiter.setup); the lines after that header, one per
+// setting, config first, in the setting table's order.
+std::string format_current_configuration(const Settings& settings);
 
 }  // namespace gthreadd::config

@@ -126,6 +126,7 @@ struct Settings {
   // --- gthreadd extensions ---
   std::vector<int> cpu_affinity;            // --cpu-affinity: pin worker N to a CPU from the list
   std::optional<BindAddress> metrics_bind;  // --metrics-bind: Prometheus /metrics endpoint (off)
+  int max_worker_memory = 0;  // --max-worker-memory: MiB of RSS before a worker is replaced (0 off)
 
   // --- control socket (gunicorn 25.1's, for `gthreadd ctl` and gunicornc) ---
   std::string control_socket;           // --control-socket PATH; unset: no socket (see README)

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,9 @@ class Arbiter {
   void forget(pid_t pid);
   void signal_workers(int signo);
   void report_backlog() const;  // --enable-backlog-metric
+  // --max-worker-memory: at most once a second, a booted worker over the cap is retired
+  // successor first (arbiter_memory.cpp).
+  void check_memory(Clock::time_point now);
   [[nodiscard]] wsgi::ServerView view() const { return {&settings_, table_.target()}; }
   // TTIN/TTOU and `worker add|remove`: the new target, with the nworkers_changed hook.
   void change_target(int target);
@@ -87,6 +91,9 @@ class Arbiter {
   std::unique_ptr<wsgi::AppRunner> preloaded_;       // --preload: loaded here, inherited by fork
   std::unique_ptr<metrics::MasterMetrics> metrics_;  // --metrics-bind; null when off
   std::unique_ptr<ControlServer> control_;           // --control-socket; null when off
+  Clock::time_point next_memory_check_{};
+  std::set<pid_t> memory_replaced_;  // retired for --max-worker-memory, until reaped
+  std::size_t logged_workers_ = 0;   // the count last logged at debug ("N workers")
   bool halt_ = false;
   int exit_code_ = 0;
 };

@@ -39,6 +39,10 @@ std::string chown_for_workers(const config::Settings& settings, const std::strin
 // logged as warnings: the worker's own open then reports the file.
 void prepare_log_files(const config::Settings& settings);
 
+// --log-level debug: gunicorn's Arbiter.setup logs "Current configuration:" with every
+// setting, at boot and again on HUP. Nothing at info and above.
+void log_current_configuration(const config::Settings& settings);
+
 // Process titles as seen by ps/top: "gthreadd: master [name]", "gthreadd: worker [name]".
 // init() must be called once from main with the original argv.
 class ProcessTitle {
