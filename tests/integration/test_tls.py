@@ -266,8 +266,11 @@ def test_ragged_eof_fails_the_connection_without_suppress_ragged_eofs(tls_server
     conf.write_text("suppress_ragged_eofs = False\n")
     s = tls_server("environ_dump:app", ["-c", str(conf)])
     data, how = _ragged_request(s.port, pki)
-    # Python's SSLEOFError in gunicorn: the connection fails, unanswered.
-    assert data == b"" and how != "close_notify", (data, how)
+    # Python's SSLEOFError in gunicorn: the connection fails at the read that meets the EOF.
+    # Whether the request sent just before it was read first (and answered) is the race it
+    # is in gunicorn too; never is a partial answer sent, nor does the EOF pass as a clean end.
+    answered = data.startswith(b"HTTP/1.1 200") and data.endswith(b"}") and b'"/ragged"' in data
+    assert answered or (data == b"" and how != "close_notify"), (data, how)
     assert get_json(s)["wsgi.url_scheme"] == "https"
 
 
