@@ -86,7 +86,7 @@ def measure(server, scenario, args, rnd, cpus, logdir) -> report.Measurement:
     """One start → ready → warm-up → measured wrk → PSS → stop cycle.
     Raises RuntimeError with a user-facing reason when the server cannot be measured."""
     server_cpu, wrk_cpu = cpus
-    budget = servers.Budget(args.workers, args.threads, args.preload)
+    budget = servers.budget_for(scenario, args.workers, args.threads, args.preload)
     port = free_port()
     if port_open(port):
         raise RuntimeError(f"port {port} already answers; refusing to measure someone else")

@@ -26,6 +26,9 @@ class Scenario:
     check_body_size: int = 0          # bytes of request body
     expect: bytes | None = None       # exact response body, or None
     expect_size: int | None = None    # response body length, or None
+    # (workers, threads) for every server instead of --workers/--threads: the design card's
+    # own command line, `-w 10 --threads 5`, oversubscribes two cores (issue 12).
+    budget: tuple[int, int] | None = None
 
 
 SCENARIOS = (
@@ -44,6 +47,12 @@ SCENARIOS = (
     Scenario("upload", "upload", "upload:app", lua=WRK_DIR / "upload.lua",
              check_method="POST", check_body_size=1024 * 1024, expect=b"1048576\n",
              nginx='default_type text/plain; return 200 "1048576\\n";'),
+    # `gthreadd -w 10 --threads 5 app.wsgi`, the usage the project exists for, with the same
+    # flags for every peer: ten workers and fifty threads on two cores.
+    Scenario("hello-w10t5", "w10t5", "hello:app", expect=b"Hello, World!", budget=(10, 5),
+             nginx='default_type text/plain; return 200 "Hello, World!";'),
+    Scenario("flask-w10t5", "w10t5", "flask_app:app", budget=(10, 5),
+             nginx=f"default_type application/json; return 200 '{JSON_BODY}';"),
     # nginx sends a static 8 MiB file (sendfile): the body-moving ceiling.
     Scenario("stream", "stream", "stream:app", expect_size=8 * 1024 * 1024,
              nginx="default_type application/octet-stream; index stream.bin;",

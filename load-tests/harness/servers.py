@@ -17,6 +17,13 @@ class Budget:
     preload: bool = False
 
 
+def budget_for(scenario: Scenario, workers: int, threads: int, preload: bool) -> Budget:
+    """The budget a scenario runs with: its own (workers, threads) when it names one (the
+    design card's `-w 10 --threads 5`), else the command line's."""
+    w, t = scenario.budget or (workers, threads)
+    return Budget(w, t, preload)
+
+
 class Server:
     name = ""
 

@@ -126,10 +126,6 @@ class Scenarios(unittest.TestCase):
             scenarios.select(["nope"])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class AcceptQueue(unittest.TestCase):
     def test_counts_connections_the_server_has_not_accepted(self):
         with socket.socket() as listener:
@@ -159,3 +155,23 @@ class AcceptQueue(unittest.TestCase):
         self.assertIn("| 42 |", table)
         self.assertIn("uwsgi (hello)", table)
         self.assertNotIn("gthreadd (hello)", table)
+
+
+class BudgetTest(unittest.TestCase):
+    def test_the_w10t5_scenarios_run_the_design_cards_command_line_for_every_server(self):
+        chosen = scenarios.select(["w10t5"])
+        self.assertEqual([s.name for s in chosen], ["hello-w10t5", "flask-w10t5"])
+        for s in chosen:
+            budget = servers.budget_for(s, 2, 4, False)
+            self.assertEqual((budget.workers, budget.threads), (10, 5))
+            argv = servers.Gthreadd(Path("/bin/true")).command(s, 8000, budget, Path("/tmp"))
+            self.assertIn("-w 10 --threads 5", " ".join(argv))
+
+    def test_other_scenarios_take_the_command_lines_budget(self):
+        hello = scenarios.select(["hello"])[0]
+        budget = servers.budget_for(hello, 3, 7, True)
+        self.assertEqual((budget.workers, budget.threads, budget.preload), (3, 7, True))
+
+
+if __name__ == "__main__":
+    unittest.main()
