@@ -35,7 +35,9 @@ void Arbiter::handle_signal(int signo) {
       signal_workers(SIGUSR1);
       break;
     case SIGUSR2:
+      if (metrics_) metrics_->pause_endpoint();  // fork only while single-threaded
       upgrade_.reexec(listeners_, [this] { wsgi::call_server_hook(wsgi::Hook::PreExec, view()); });
+      if (metrics_) metrics_->resume_endpoint();
       break;
     case SIGWINCH:
       // Part of the upgrade dance: stop the workers, keep the master and its sockets.

@@ -33,8 +33,8 @@ void pin(int cpu) {
 }  // namespace
 
 void boot_worker(const WorkerBoot& boot) {
-  // The master runs no TBB, no async logger and no Python, so fork is safe here; its one
-  // other thread, --metrics-bind's endpoint, holds no lock a worker needs (metrics/endpoint.hpp).
+  // The master runs no TBB and no async logger, and --metrics-bind's endpoint thread is
+  // paused around every fork (metrics/endpoint.hpp): the fork happened single-threaded.
   spdlog::info("Booting worker with pid: {}", ::getpid());
   ProcessTitle::set("gthreadd: worker [" + process_label(boot.settings) + "]");
   pin(boot.cpu);

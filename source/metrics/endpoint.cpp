@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <future>
 #include <memory>
 
 #include "gthreadd/config/settings.hpp"
@@ -35,40 +34,48 @@ std::unique_ptr<Endpoint> Endpoint::start(const config::BindAddress& address, Re
   endpoint->wake_read_.reset(pipe_fds[0]);
   endpoint->wake_write_.reset(pipe_fds[1]);
   endpoint->try_bind(true);
+  if (!endpoint->launch(error)) return nullptr;
+  return endpoint;
+}
+
+bool Endpoint::launch(std::string& error) {
   // The master reads its signals from a signalfd with them blocked; a thread created with
   // any unblocked would take them instead and die of SIGTERM. Block all for the new thread.
   sigset_t all, old;
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  // The master forks its first worker right after this returns: wait until the thread is
-  // in its own code, so no fork lands while the C library is still starting it (a worker
-  // forked in that window was seen to hang at boot, 1 start in ~50 under load).
-  auto started = std::make_shared<std::promise<void>>();
-  auto running = started->get_future();
   try {
-    endpoint->thread_ = std::thread([raw = endpoint.get(), started] {
-      started->set_value();
-      raw->run();
-    });
+    thread_ = std::thread([this] { run(); });
   } catch (const std::system_error& e) {
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     error = std::string("metrics endpoint: cannot start its thread: ") + e.what();
-    return nullptr;
+    return false;
   }
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  running.wait_for(std::chrono::seconds(2));
-  return endpoint;
+  return true;
+}
+
+void Endpoint::pause() noexcept {
+  if (!thread_.joinable()) return;
+  const char byte = 1;
+  [[maybe_unused]] const ssize_t n = ::write(wake_write_.get(), &byte, 1);
+  thread_.join();
+  char drain[64];
+  while (::read(wake_read_.get(), drain, sizeof drain) > 0) {
+  }
+}
+
+void Endpoint::resume() {
+  if (thread_.joinable()) return;
+  std::string error;
+  if (!launch(error) && log_) log_(true, error + "; /metrics is not served until a restart");
 }
 
 Endpoint::Endpoint(config::BindAddress address, Render render, Log log)
     : address_(std::move(address)), render_(std::move(render)), log_(std::move(log)) {}
 
 Endpoint::~Endpoint() {
-  if (thread_.joinable()) {
-    const char byte = 1;
-    [[maybe_unused]] const ssize_t n = ::write(wake_write_.get(), &byte, 1);
-    thread_.join();
-  }
+  pause();
   if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
 }
 

@@ -42,6 +42,7 @@ std::unique_ptr<MasterMetrics> MasterMetrics::start(const std::optional<config::
 }
 
 int MasterMetrics::before_fork() {
+  endpoint_->pause();  // fork only while single-threaded (metrics/endpoint.hpp)
   const int slot = block_->claim();
   if (slot < 0 && !warned_full_ && log_) {
     warned_full_ = true;
@@ -62,6 +63,12 @@ void MasterMetrics::forked(int slot, pid_t pid) noexcept {
   block_->assign(slot, pid);
   slots_[pid] = slot;
   block_->master().worker_starts.fetch_add(1, std::memory_order_relaxed);
+  endpoint_->resume();
+}
+
+void MasterMetrics::fork_failed(int slot) {
+  block_->release(slot);
+  endpoint_->resume();
 }
 
 void MasterMetrics::reaped(pid_t pid, ExitReason reason) {

@@ -9,9 +9,14 @@
 // USR2), the endpoint logs it once and retries every second in its thread, so the new
 // master takes the port over when the old one exits; the server keeps serving meanwhile.
 //
-// fork: the master forks workers while this thread runs. The thread holds no lock a worker
-// needs (it logs only when it binds or fails to, and the block's lock is the master's), and
-// the forked worker calls close_in_child() to drop the inherited sockets.
+// fork: the master forks only while it is single-threaded (docs/architecture.md, "Fork only
+// while single-threaded"): pause() stops and joins this thread before each fork, resume()
+// starts it again after, in the parent. A fork while it ran could leave a lock it held
+// (the C library's, libstdc++'s, the block's fold mutex) locked for good in the child: a
+// worker hung at boot about 1 start in 60 under the tests, and ThreadSanitizer refuses such
+// forks outright. A scrape being served finishes first (at most kScrapeDeadline and a half,
+// for a client that stalls), the connections that arrive meanwhile wait in the backlog. The
+// forked worker calls close_in_child() to drop the inherited sockets.
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -42,9 +47,14 @@ class Endpoint {
   [[nodiscard]] std::string url() const;
   // In a forked worker: close the inherited fds; the thread does not exist there.
   void close_in_child() noexcept;
+  // Master thread, around a fork: stop and join the thread / start it again. pause() on a
+  // paused endpoint and resume() on a running one do nothing.
+  void pause() noexcept;
+  void resume();
 
  private:
   Endpoint(config::BindAddress address, Render render, Log log);
+  bool launch(std::string& error);
   void run();
   bool try_bind(bool log_failure);
   void serve(int client);

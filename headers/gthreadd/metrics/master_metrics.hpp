@@ -49,11 +49,15 @@ class MasterMetrics {
                                               int workers, std::vector<ListenerRef> listeners,
                                               Endpoint::Log log, std::string& error);
 
-  // A slot for the next worker; -1 (logged once) when all are taken.
+  // A slot for the next worker; -1 (logged once) when all are taken. Pauses the endpoint's
+  // thread until forked() or fork_failed(), so the fork happens single-threaded.
   int before_fork();
   void in_child(int slot) noexcept;
   void forked(int slot, pid_t pid) noexcept;
-  void fork_failed(int slot) { block_->release(slot); }
+  void fork_failed(int slot);
+  // Around any other fork of the master (USR2's re-exec).
+  void pause_endpoint() noexcept { endpoint_->pause(); }
+  void resume_endpoint() { endpoint_->resume(); }
   // A worker reaped: its slot is folded and freed, its exit counted. Ignores a pid that
   // forked() never saw (not a worker).
   void reaped(pid_t pid, ExitReason reason);
