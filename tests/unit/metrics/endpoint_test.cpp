@@ -105,6 +105,33 @@ TEST(Endpoint, ServesMetricsAndNothingElse) {
             0u);
 }
 
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task"))
+    ++n;
+  return n;
+}
+
+// The master forks only while single-threaded: pause() leaves no endpoint thread (a fork
+// then cannot inherit a lock it held), resume() serves again, and what connected while it
+// was paused waited in the backlog and is answered.
+TEST(Endpoint, PauseLeavesNoThreadAndResumeServesWhatWaited) {
+  const std::size_t alone = thread_count();
+  auto endpoint = start("127.0.0.1:0");
+  const std::string url = endpoint->url();
+  EXPECT_EQ(thread_count(), alone + 1);
+  endpoint->pause();
+  EXPECT_EQ(thread_count(), alone);
+  endpoint->pause();  // twice is harmless
+  std::string answer;
+  std::thread client([&] { answer = http_exchange(url, "GET /metrics HTTP/1.1\r\n\r\n"); });
+  endpoint->resume();
+  endpoint->resume();  // twice is harmless
+  client.join();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_EQ(thread_count(), alone + 1);
+}
+
 TEST(Endpoint, ASilentClientIsCutOffAtTheDeadlineAndTheNextOneServed) {
   auto endpoint = start("127.0.0.1:0");
   auto silent = connect_to(endpoint->url());
