@@ -40,27 +40,6 @@ const std::string& response_504() {
   return answer;
 }
 
-// The 504 fits any socket's send buffer (nothing of this response was written); a client
-// that reads nothing at all gets at most 200 ms of the watcher's time.
-void answer_504(Transport& io) noexcept {
-  const std::string& answer = response_504();
-  std::size_t sent = 0;
-  for (int waits = 0; sent < answer.size() && waits < 2;) {
-    const iovec iov{const_cast<char*>(answer.data() + sent), answer.size() - sent};
-    const IoResult r = io.writev(std::span<const iovec>(&iov, 1));
-    if (r.status == IoStatus::Ok) {
-      sent += r.bytes;
-    } else if (r.status == IoStatus::WouldBlock) {
-      pollfd p{io.fd(), POLLOUT, 0};
-      ::poll(&p, 1, 100);
-      ++waits;
-    } else {
-      break;
-    }
-  }
-  io.shutdown_write();
-}
-
 }  // namespace
 
 void RequestSlot::begin(Transport& io) noexcept {
@@ -177,7 +156,9 @@ void RequestWatch::check(RequestSlot& slot, std::int64_t now, std::size_t& stuck
   ++stuck;
   const bool answered = !slot.sent_;
   if (answered) {
-    answer_504(*slot.io_);
+    // The 504 fits any send buffer (nothing of this response was written); a client that
+    // reads nothing gets at most 200 ms of the watcher's time.
+    send_final_answer(*slot.io_, response_504(), 2);
     slot.answered_status_ = 504;
     const std::size_t head = response_504().find("\r\n\r\n");
     slot.answered_bytes_ = response_504().size() - head - 4;

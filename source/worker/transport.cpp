@@ -1,5 +1,6 @@
 #include "gthreadd/worker/transport.hpp"
 
+#include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -57,5 +58,23 @@ IoResult SocketTransport::sendfile(int file, off_t* offset, std::size_t count) n
 }
 
 void SocketTransport::shutdown_write() noexcept { ::shutdown(fd_, SHUT_WR); }
+
+void send_final_answer(Transport& io, std::string_view text, int max_waits) noexcept {
+  std::size_t sent = 0;
+  for (int waits = 0; sent < text.size() && waits < max_waits;) {
+    const iovec iov{const_cast<char*>(text.data() + sent), text.size() - sent};
+    const IoResult r = io.writev(std::span<const iovec>(&iov, 1));
+    if (r.status == IoStatus::Ok) {
+      sent += r.bytes;
+    } else if (r.status == IoStatus::WouldBlock) {
+      pollfd p{io.fd(), POLLOUT, 0};
+      ::poll(&p, 1, 100);
+      ++waits;
+    } else {
+      break;
+    }
+  }
+  io.shutdown_write();
+}
 
 }  // namespace gthreadd::worker

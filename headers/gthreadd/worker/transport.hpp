@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string_view>
 
 namespace gthreadd::worker {
 
@@ -62,5 +63,11 @@ class SocketTransport final : public Transport {
  private:
   int fd_;
 };
+
+// A server's last words on a connection (a 503 for a request no thread will start, a 504
+// past --request-timeout): writes `text`, waiting at most `max_waits` x 100 ms for room, then
+// shuts the write side. A client that reads nothing loses the answer, never the caller's
+// time beyond that bound.
+void send_final_answer(Transport& io, std::string_view text, int max_waits) noexcept;
 
 }  // namespace gthreadd::worker
