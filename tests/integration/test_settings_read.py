@@ -47,9 +47,8 @@ def test_the_settings_header_is_understood():
 
 
 # Members the config area itself consumes: the file it read (-c) is a source of settings,
-# not a setting the server acts on; do_handshake_on_connect's two values mean the same here:
-# the handshake always runs in the event loop before the first request is read (README, "TLS").
-CONSUMED_BY_CONFIG = {"config_file", "do_handshake_on_connect"}
+# not a setting the server acts on.
+CONSUMED_BY_CONFIG = {"config_file"}
 
 
 def test_every_setting_is_read_outside_the_config_area():

@@ -74,9 +74,9 @@ struct Settings {
 
   // --- TLS (gunicorn's SSL section; tls/ builds the OpenSSL context from it) ---
   // Set certfile and every listener serves TLS, as gunicorn wraps every socket when
-  // cfg.is_ssl. do_handshake_on_connect is consumed by config: the handshake always runs in
-  // the event loop, before the first request is read, which is what either value means to
-  // a client (README, "TLS").
+  // cfg.is_ssl. do_handshake_on_connect is only reported (tls/server_tls, debug): the handshake
+  // always runs in the event loop, before the first request is read, which is what either value
+  // means to a client (README, "TLS").
   std::string certfile;              // --certfile (empty: plain HTTP)
   std::string keyfile;               // --keyfile (empty: the key is in certfile)
   std::string ca_certs;              // --ca-certs: CAs for client certificates
