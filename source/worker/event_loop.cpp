@@ -203,6 +203,12 @@ void EventLoop::on_readable(Connection* conn, std::uint32_t events) {
     if (pool_.note_early_edge(conn)) return;
     collect_returns(false);
   }
+  if (conn->state == ConnState::Writing) {
+    // Pipelined bytes wait in the socket until the response is written (then re-polled).
+    if (events & EPOLLIN) conn->recheck = true;
+    write_parked(conn);
+    return;
+  }
   apply(conn, http_.on_readable(*conn, events, stopping_));
 }
 
@@ -227,8 +233,8 @@ bool EventLoop::arm(Connection* conn) {
   // fit), and may hold bytes it already took from the socket: those are read again after
   // this round (run_posted), since no edge will say they are there.
   if (conn->tls_buffered()) posted_.push_back(conn);
-  const std::uint32_t events =
-      EPOLLIN | EPOLLRDHUP | EPOLLET | (conn->io().wants_write() ? EPOLLOUT : 0u);
+  const bool out = conn->io().wants_write() || conn->state == ConnState::Writing;
+  const std::uint32_t events = EPOLLIN | EPOLLRDHUP | EPOLLET | (out ? EPOLLOUT : 0u);
   if (!conn->registered) {
     conn->recheck = false;
     conn->armed_events = events;
@@ -293,13 +299,21 @@ Clock::time_point EventLoop::keepalive_deadline() const {
 }
 
 void EventLoop::on_returned(std::unique_ptr<Connection> owned) {
-  ++served_;
   Connection* conn = owned.get();
   GTHREADD_ASSERT(!owned_.contains(conn), "the loop already owns a connection the pool returned");
   owned_.emplace(conn, std::move(owned));
   // An edge reported while the pool had it was not acted on: re-poll the socket at the
   // next arm().
   if (std::exchange(conn->early_edge, false)) conn->recheck = true;
+  if (response_parked(*conn)) {
+    begin_writing(conn);
+    return;
+  }
+  after_response(conn);
+}
+
+void EventLoop::after_response(Connection* conn) {
+  ++served_;
   retire_if_due();
   if (!conn->keep_alive) {
     // Pipelined bytes behind the last answered request would turn our close into a reset

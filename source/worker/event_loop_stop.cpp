@@ -108,6 +108,7 @@ void EventLoop::tick() {
   for (Connection* conn : expired) {
     if (conn->state == ConnState::ReadingHead || conn->state == ConnState::ReadingBody)
       reject(conn, 408, "request deadline passed");
+    else if (conn->state == ConnState::Writing) writing_timed_out(conn);
     else close_connection(conn);
   }
   // --metrics-bind: sampled here, once per tick, rather than counted at every state change.

@@ -71,6 +71,8 @@ bool Pool::idle() {
 }
 
 bool Pool::may_return_quietly(const Connection& conn) const {
+  // A parked response is written by the loop: it must hear of it now.
+  if (response_parked(conn)) return false;
   // Only the plain case: kept alive, registered, nothing pipelined behind the request
   // (that must be parsed by the loop now, not when more bytes come), the peer's FIN not
   // read yet (no edge will come: the loop must close it now, not at the keep-alive
@@ -102,7 +104,14 @@ void Pool::hand_back(std::unique_ptr<Connection> conn) {
 
 std::size_t Pool::answer_queued(const std::string& response) {
   std::size_t answered = 0;
+  std::vector<std::unique_ptr<Connection>> mid_response;
   while (auto conn = run_queue_.try_pop()) {
+    // A parked response coming back to advance: its head went out long ago, a 503 would
+    // corrupt it. It waits for a thread like before (or ends with the worker).
+    if (conn->pending) {
+      mid_response.push_back(std::move(conn));
+      continue;
+    }
     // Non-blocking: a 503 fits an untouched send buffer; a client reading nothing for
     // 100 ms gets what fitted, then the close.
     std::size_t sent = 0;
@@ -129,6 +138,7 @@ std::size_t Pool::answer_queued(const std::string& response) {
     hand_back(std::move(conn));
     ++answered;
   }
+  for (auto& conn : mid_response) run_queue_.push(std::move(conn));
   return answered;
 }
 
@@ -151,24 +161,28 @@ void Pool::serve(Connection& conn) {
     }
   } watched{watch_ ? watch_->own_slot() : nullptr, conn};
   if (watched.slot) watched.slot->begin(conn.io());
+  // Parking (docs/architecture.md, "Parked responses"): what the socket does not take goes
+  // to conn.parked for the loop to write; this thread then takes the next request.
   SocketWriter writer(conn.io(), send_timeout_,
-                      watched.slot && watch_->limits_requests() ? watched.slot : nullptr);
+                      watched.slot && watch_->limits_requests() ? watched.slot : nullptr,
+                      &conn.parked);
   try {
-    const auto outcome = handler_.handle(conn.request, conn.body, conn.peer, writer);
+    auto outcome = conn.pending ? handler_.resume(std::move(conn.pending),
+                                                  std::exchange(conn.client_gone, false), writer)
+                                : handler_.handle(conn.request, conn.body, conn.peer, writer);
+    conn.pending = std::move(outcome.pending);
     conn.keep_alive = outcome.keep_alive;
     status = outcome.status;
     // gunicorn's gthread handle_request, when the response closes the connection.
-    if (!outcome.keep_alive) spdlog::debug("Closing connection.");
-    if (writer.timed_out())
-      spdlog::info(
-          "Client {} read nothing for {} s: dropped before the end of the response to {} {}",
-          conn.peer.remote_addr.empty() ? conn.peer.server_name : conn.peer.remote_addr,
-          send_timeout_.count() / 1000, conn.request.method, conn.request.target);
+    if (!outcome.keep_alive && !response_parked(conn)) spdlog::debug("Closing connection.");
   } catch (const std::exception& e) {
     spdlog::error("Error handling request: {}", e.what());
     conn.keep_alive = false;
+    conn.parked.clear();
   }
-  if (metrics.enabled()) metrics.request(conn.request.method, status, Clock::now() - started);
+  // A parked response is counted once, when it ends.
+  if (metrics.enabled() && !response_parked(conn))
+    metrics.request(conn.request.method, status, Clock::now() - started);
   metrics.add_busy_threads(-1);
   metrics.add_in_flight(-1);
 }

@@ -33,15 +33,43 @@ void give_back(std::vector<T>& used, std::vector<T>& slot) noexcept {
 }  // namespace
 
 ResponseStream::ResponseStream(const http::Request& request, ResponseWriter& writer)
-    : request_(request), writer_(writer) {
+    : request_(request), writer_(&writer) {
   pending_refs_.swap(spare.refs);
   pending_iov_.swap(spare.pending);
 }
 
 ResponseStream::~ResponseStream() {
-  drop_pending();
+  release();
   give_back(pending_refs_, spare.refs);
   give_back(pending_iov_, spare.pending);
+}
+
+void ResponseStream::release() noexcept {
+  drop_pending();
+  for (PyObject* ref : parked_refs_) Py_DECREF(ref);
+  parked_refs_.clear();
+}
+
+void ResponseStream::bind(ResponseWriter& writer, std::string* deferred) noexcept {
+  writer_ = &writer;
+  deferred_ = deferred;
+  if (!parked_) return;
+  // The loop wrote (or dropped) everything parked: its bytes objects are not needed.
+  for (PyObject* ref : parked_refs_) Py_DECREF(ref);
+  parked_refs_.clear();
+  parked_ = false;
+}
+
+void ResponseStream::park(ParkedBytes& park, const std::vector<iovec>& iov, std::size_t first,
+                          std::size_t py_begin, std::size_t py_end) {
+  for (std::size_t i = first; i < iov.size(); ++i) {
+    if (i >= py_begin && i < py_end) park.add_ref(iov[i].iov_base, iov[i].iov_len);
+    else park.add_copy(std::string_view(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len));
+  }
+  // The queued bytes objects stay alive until the loop has written them (bind).
+  parked_refs_.insert(parked_refs_.end(), pending_refs_.begin(), pending_refs_.end());
+  pending_refs_.clear();
+  parked_ = true;
 }
 
 void ResponseStream::set_head(ResponseHead&& head) {
@@ -98,12 +126,12 @@ void ResponseStream::decide_framing(std::optional<std::uint64_t> total) {
   status_sent_ = head_.code;
 }
 
-bool ResponseStream::send_iov(std::vector<iovec>& iov) {
+bool ResponseStream::send_iov(std::vector<iovec>& iov, std::size_t py_begin, std::size_t py_end) {
   if (iov.empty()) return true;
   // First what the socket takes at once, GIL held: usually all of it, and then this
   // thread keeps the GIL instead of queueing behind the others to get it back (stream
   // scenario: 128 chunks, 128 hand-offs before).
-  const ssize_t sent = writer_.send_nowait(iov);
+  const ssize_t sent = writer_->send_nowait(iov);
   if (sent < 0) return false;
   auto left = static_cast<std::size_t>(sent);
   std::size_t first = 0;
@@ -111,11 +139,15 @@ bool ResponseStream::send_iov(std::vector<iovec>& iov) {
   if (first == iov.size()) return true;
   iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
   iov[first].iov_len -= left;
+  if (ParkedBytes* parking = writer_->parking()) {
+    park(*parking, iov, first, py_begin, py_end);
+    return true;
+  }
   GilReleaser unlocked;
   constexpr std::size_t kBatch = IOV_MAX;
   for (std::size_t i = first; i < iov.size(); i += kBatch) {
     const std::size_t n = std::min(kBatch, iov.size() - i);
-    if (!writer_.send(std::span<const iovec>(iov.data() + i, n))) return false;
+    if (!writer_->send(std::span<const iovec>(iov.data() + i, n))) return false;
   }
   return true;
 }
@@ -141,7 +173,9 @@ bool ResponseStream::flush(bool final) {
     auto end = fmt::format_to(chunk_line, "{:x}\r\n", pending_len_);
     iov.push_back(iovec{chunk_line, static_cast<std::size_t>(end - chunk_line)});
   }
+  const std::size_t py_begin = iov.size();
   iov.insert(iov.end(), pending_iov_.begin(), pending_iov_.end());
+  const std::size_t py_end = iov.size();
   if (chunked && pending_len_ > 0) iov.push_back(as_iov(kCrlf));
   if (chunked && final) iov.push_back(as_iov(kLastChunk));
   constexpr std::uint64_t kDeferLimit = 64 * 1024;
@@ -152,7 +186,7 @@ bool ResponseStream::flush(bool final) {
     finished_ = true;
     return true;
   }
-  const bool ok = send_iov(iov);
+  const bool ok = send_iov(iov, py_begin, py_end);
   if (ok) body_sent_ += pending_len_;
   drop_pending();
   if (final) finished_ = true;
@@ -168,7 +202,7 @@ bool ResponseStream::send_early_hints(const std::string& fields) {
   bytes += fields;
   bytes += "\r\n";
   std::vector<iovec> iov{{bytes.data(), bytes.size()}};
-  if (!send_iov(iov)) broken_ = true;
+  if (!send_iov(iov)) broken_ = true;  // parked: copied (bytes is ours)
   return !broken_;
 }
 
@@ -192,12 +226,10 @@ bool ResponseStream::send_file(int fd, off_t offset, std::uint64_t count) {
     auto end = fmt::format_to(chunk_line, "{:x}\r\n", pending_len_ + count);
     iov.push_back(iovec{chunk_line, static_cast<std::size_t>(end - chunk_line)});
   }
+  const std::size_t py_begin = iov.size();
   iov.insert(iov.end(), pending_iov_.begin(), pending_iov_.end());
-  bool ok = send_iov(iov);
-  if (ok && count > 0) {
-    GilReleaser unlocked;
-    ok = writer_.send_file(fd, offset, count);
-  }
+  bool ok = send_iov(iov, py_begin, iov.size());
+  if (ok && count > 0) ok = send_file_body(fd, offset, count);
   if (ok && chunked) {
     std::vector<iovec> tail;
     if (pending_len_ + count > 0) tail.push_back(as_iov(kCrlf));
@@ -210,6 +242,24 @@ bool ResponseStream::send_file(int fd, off_t offset, std::uint64_t count) {
   finished_ = true;
   if (!ok) broken_ = true;
   return ok;
+}
+
+bool ResponseStream::send_file_body(int fd, off_t offset, std::uint64_t count) {
+  ParkedBytes* parking = writer_->parking();
+  if (!parking) {
+    GilReleaser unlocked;
+    return writer_->send_file(fd, offset, count);
+  }
+  // What the socket takes now; the rest is the loop's to send (the file object stays open:
+  // the caller keeps the app's result until the response is finished).
+  const ssize_t sent = parked_ ? 0 : writer_->send_file_nowait(fd, offset, count);
+  if (sent < 0) return false;
+  const auto done = static_cast<std::uint64_t>(sent);
+  if (done < count) {
+    parking->add_file(fd, offset + static_cast<off_t>(done), count - done);
+    parked_ = true;
+  }
+  return true;
 }
 
 void ResponseStream::send_internal_error() {

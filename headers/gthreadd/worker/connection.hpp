@@ -20,7 +20,9 @@
 #include "gthreadd/http/request_body.hpp"
 #include "gthreadd/http/request_parser.hpp"
 #include "gthreadd/worker/body_budget.hpp"
+#include "gthreadd/worker/request_handler.hpp"
 #include "gthreadd/worker/transport.hpp"
+#include "gthreadd/wsgi/parked_bytes.hpp"
 #include "gthreadd/wsgi/peer_info.hpp"
 
 namespace gthreadd::worker {
@@ -32,6 +34,7 @@ enum class ConnState {
   ReadingHead,  // some bytes of a head arrived; header deadline runs
   ReadingBody,  // head parsed; reading the body; body-idle deadline runs
   Running,      // a pool task owns it
+  Writing,      // a parked response: the loop writes it as the client reads; no thread held
   Lingering,    // answered with an error and half-closed; draining until EOF or deadline
 };
 
@@ -71,6 +74,14 @@ struct Connection {
   Clock::time_point deadline{};  // meaning depends on state
   bool continue_sent = false;
   bool keep_alive = true;  // written by the pool thread from the response outcome
+  // A parked response (docs/architecture.md, "Parked responses"): the bytes the socket did
+  // not take (filled on the pool thread, written by the loop in state Writing), and the
+  // app's side of it when its iterator must go on afterwards. `client_gone`: set by the
+  // loop when the client went away or read nothing for --timeout while parked; the pool
+  // thread then finishes the response without writing (close() still runs, once).
+  wsgi::ParkedBytes parked;
+  std::unique_ptr<PendingResponse> pending;
+  bool client_gone = false;
   // The quiet-return protocol (Pool). Written by the pool thread under the ReturnQueue's
   // lock as it hands the connection back, read by the loop once it took it: handed back
   // already reset for the next request, its fd still registered, without waking the loop
@@ -93,5 +104,10 @@ struct Connection {
   bool fresh = false;
   Clock::time_point accepted_at{};
 };
+
+// The response is not finished: bytes wait to be written, or the app's iterator to go on.
+[[nodiscard]] inline bool response_parked(const Connection& conn) noexcept {
+  return conn.pending != nullptr || !conn.parked.empty();
+}
 
 }  // namespace gthreadd::worker

@@ -3,7 +3,9 @@
 // the Poller waits, the AcceptPolicy says when to accept, HttpConnection reads and
 // validates requests without the GIL, the Pool runs them, and the loop owns every
 // connection between requests and enforces every deadline (header, body-idle, keep-alive,
-// lingering close), graceful stop and retirement (--max-requests).
+// lingering close, a parked response's write timeout), graceful stop and retirement
+// (--max-requests). It writes parked responses as their clients read them, so a slow
+// client holds no pool thread (docs/architecture.md, "Parked responses").
 //
 // Threads: every member is the loop thread's, except what Pool documents (the pool's
 // queues and its count) and the RequestHandler, which pool threads call.
@@ -71,6 +73,12 @@ class EventLoop final : private AcceptHost {
   void dispatch(Connection* conn);
   void collect_returns(bool woken);
   void on_returned(std::unique_ptr<Connection> conn);
+  void after_response(Connection* conn);  // the response is complete: keep alive or close
+  // Parked responses (event_loop_writing.cpp, docs/architecture.md "Parked responses").
+  void begin_writing(Connection* conn);
+  void write_parked(Connection* conn);
+  void end_writing(Connection* conn, bool gone);  // written all, or the client is gone
+  void writing_timed_out(Connection* conn);
   void retire_if_due();
   void retire_if_wedged();  // --request-timeout: every thread is past its limit
   void reject(Connection* conn, int status, std::string_view reason);

@@ -1,10 +1,14 @@
 #pragma once
 // Runs one request through the WSGI app (PEP 3333) on a pool thread: takes the GIL once,
 // builds environ from the per-worker template, calls the app, validates what it returns,
-// frames and writes the response, calls result.close(), releases the GIL.
+// frames and writes the response, calls result.close(), releases the GIL. A response the
+// socket will not take at once is parked, and resumed on a pool thread once the loop has
+// written it (docs/architecture.md, "Parked responses"; response_job.cpp).
 #include <chrono>
 #include <cstdint>
 #include <memory>
+
+#include <Python.h>
 
 #include "gthreadd/config/settings.hpp"
 #include "gthreadd/http/request.hpp"
@@ -16,6 +20,8 @@
 namespace gthreadd::wsgi {
 
 using RequestOutcome = worker::RequestOutcome;
+struct ResponseJob;
+struct AccessCapture;
 
 // The worker's RequestHandler over the embedded interpreter.
 class AppRunner final : public worker::RequestHandler {
@@ -33,6 +39,10 @@ class AppRunner final : public worker::RequestHandler {
   // `request.keep_alive` is the client's wish; the outcome may say close anyway.
   RequestOutcome handle(const http::Request& request, http::RequestBody& body, const PeerInfo& peer,
                         ResponseWriter& writer) override;
+  // A response parked by handle() (its stream could not write without waiting) goes on:
+  // the iterator advances, or with `client_gone` the response ends (close() once).
+  RequestOutcome resume(std::unique_ptr<worker::PendingResponse> pending, bool client_gone,
+                        ResponseWriter& writer) override;
 
   // The access-log line (and StatsD request metrics) of an answer the worker gave without
   // the app: a rejected request, a deadline, a full body budget. gunicorn's handle_error
@@ -42,8 +52,15 @@ class AppRunner final : public worker::RequestHandler {
                               std::uint64_t body_bytes,
                               std::chrono::microseconds duration) override;
 
+  struct Impl;  // app_runner_impl.hpp
+
  private:
-  struct Impl;
+  RequestOutcome run(std::unique_ptr<ResponseJob> job, const http::Request& request,
+                     http::RequestBody& body, const PeerInfo& peer, bool client_gone,
+                     ResponseWriter& writer);
+  void log_access(const http::Request& request, const PeerInfo& peer, const RequestOutcome& outcome,
+                  std::chrono::steady_clock::time_point started, AccessCapture& capture,
+                  PyObject* kept_environ);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -2,6 +2,12 @@
 // One response on its way to the wire: holds the validated head, queues body bytes (as
 // references to the app's bytes objects, no copy), decides the framing once, and writes
 // with the GIL released. All methods are called with the GIL held.
+//
+// With a writer that parks (ResponseWriter::parking()), nothing here waits for the client:
+// what the socket does not take is parked (the app's bytes objects referenced, kept alive
+// here until resumed; the rest copied), parked() turns true, and the caller stops asking
+// the app for more until the loop has written it and bind() is called again
+// (docs/architecture.md, "Parked responses").
 #include <Python.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -28,6 +34,16 @@ class ResponseStream {
   [[nodiscard]] bool head_sent() const noexcept { return head_sent_; }
   [[nodiscard]] bool broken() const noexcept { return broken_; }
   [[nodiscard]] bool has_pending() const noexcept { return pending_len_ > 0; }
+  [[nodiscard]] bool parked() const noexcept { return parked_; }
+  // A pool thread takes the response (again): writes go to `writer`, a small final write to
+  // `deferred` (defer_final_write_to), and the bytes objects of what was parked and is now
+  // written are released.
+  void bind(ResponseWriter& writer, std::string* deferred) noexcept;
+  // The client went away (or read nothing for the send timeout) while parked: every later
+  // write fails, as after a failed send.
+  void client_gone() noexcept { broken_ = true; }
+  // Drops every Python reference held (before a destruction without the GIL).
+  void release() noexcept;
   // The validated head the app gave (for the access log's %({name}o)s atoms).
   [[nodiscard]] const ResponseHead& head() const noexcept { return head_; }
   void set_head(ResponseHead&& head);  // start_response (again, with exc_info, before sending)
@@ -64,11 +80,16 @@ class ResponseStream {
  private:
   [[nodiscard]] bool no_body() const noexcept;
   void decide_framing(std::optional<std::uint64_t> known_total);
-  bool send_iov(std::vector<iovec>& iov);
+  // Writes `iov`; iov[py_begin, py_end) point into the queued bytes objects (referenced if
+  // parked, the rest copied).
+  bool send_iov(std::vector<iovec>& iov, std::size_t py_begin = 0, std::size_t py_end = 0);
+  void park(ParkedBytes& park, const std::vector<iovec>& iov, std::size_t first,
+            std::size_t py_begin, std::size_t py_end);
   void drop_pending() noexcept;
+  bool send_file_body(int fd, off_t offset, std::uint64_t count);
 
   const http::Request& request_;
-  ResponseWriter& writer_;
+  ResponseWriter* writer_;
   ResponseHead head_;
   bool head_set_ = false;
   bool head_sent_ = false;
@@ -79,6 +100,8 @@ class ResponseStream {
   std::optional<std::uint64_t> derived_length_;
   bool keep_alive_at_head_ = false;
   std::string head_bytes_;
+  bool parked_ = false;
+  std::vector<PyObject*> parked_refs_;  // bytes objects parked iovecs point into
   std::vector<PyObject*> pending_refs_;
   std::vector<iovec> pending_iov_;
   std::uint64_t pending_len_ = 0;

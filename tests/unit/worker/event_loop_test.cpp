@@ -187,6 +187,84 @@ TEST(EventLoop, ASlowReaderDoesNotStopTheLoopServingOthers) {
   EXPECT_EQ(big.body.size(), size);
 }
 
+// Issue 12: no pool thread waits on a client, writing either. Eight clients that read nothing
+// of a response far larger than a socket buffers, on a worker with four threads: before
+// parking, all four threads sat in a send until the send timeout (30 s, beyond the
+// deadline) and nobody else was answered.
+TEST(EventLoop, EightNonReadingClientsHoldNoPoolThread) {
+  LoopHarness h(4);
+  auto clients = h.start(9);
+  const std::size_t size = 8u << 20;
+  for (std::size_t i = 0; i < 8; ++i) ASSERT_TRUE(clients[i].get("/big?n=" + std::to_string(size)));
+  ASSERT_TRUE(h.handler.wait_started(8));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(clients[8].get("/quick"));
+    ASSERT_EQ(clients[8].read_response().status, 200) << "request " << i;
+  }
+  for (std::size_t i = 0; i < 8; ++i) {
+    const Response big = clients[i].read_response();
+    EXPECT_EQ(big.status, 200);
+    EXPECT_EQ(big.body, std::string(size, 'x'));
+  }
+  // Kept alive after a parked response: the next request on the same connection is served.
+  ASSERT_TRUE(clients[0].get("/again"));
+  EXPECT_EQ(clients[0].read_response().body, "/again 0");
+}
+
+// A streamed response parks between pieces: the iterator goes on (resume) only once the
+// loop wrote what was parked, the body arrives whole and in order, and it ends once.
+TEST(EventLoop, AParkedStreamResumesAndEndsOnce) {
+  LoopHarness h(1);
+  auto clients = h.start(2);
+  const std::size_t pieces = 128;  // 8 MiB
+  ASSERT_TRUE(clients[0].get("/stream?n=" + std::to_string(pieces)));
+  ASSERT_TRUE(h.handler.wait_started(1));
+  // One thread, and the stream's client reads nothing: the other client is still served.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(clients[1].get("/quick"));
+    ASSERT_EQ(clients[1].read_response().status, 200);
+  }
+  EXPECT_EQ(h.handler.streams_closed(), 0u);
+  const Response r = clients[0].read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, std::string(pieces * StubHandler::kPiece, 's'));
+  ASSERT_TRUE(h.handler.wait_streams_closed(1));
+  EXPECT_EQ(h.handler.streams_closed(), 1u);
+  EXPECT_EQ(h.handler.streams_gone(), 0u);
+  EXPECT_GT(h.handler.resumes(), 0u);
+}
+
+// The client goes away while its response is parked: the app's side still ends, exactly
+// once, on a pool thread (close() under the GIL in the real handler), and the worker serves on.
+TEST(EventLoop, AClientGoneWhileParkedEndsTheResponseOnce) {
+  LoopHarness h(1);
+  auto clients = h.start(2);
+  ASSERT_TRUE(clients[0].get("/stream?n=1000"));
+  ASSERT_TRUE(h.handler.wait_started(1));
+  ASSERT_TRUE(clients[1].get("/quick"));  // served: the stream holds no thread
+  ASSERT_EQ(clients[1].read_response().status, 200);
+  clients[0].close();
+  ASSERT_TRUE(h.handler.wait_streams_closed(1));
+  EXPECT_EQ(h.handler.streams_gone(), 1u);
+  ASSERT_TRUE(clients[1].get("/after"));
+  EXPECT_EQ(clients[1].read_response().status, 200);
+  EXPECT_EQ(h.handler.streams_closed(), 1u);
+}
+
+// A graceful stop waits for a parked response to be written (it is a request in flight).
+TEST(EventLoop, AGracefulStopFinishesAParkedResponse) {
+  LoopHarness h(1);
+  auto clients = h.start(1);
+  ASSERT_TRUE(clients[0].get("/stream?n=64"));
+  ASSERT_TRUE(h.handler.wait_started(1));
+  h.stop();
+  EXPECT_FALSE(h.wait_finished(200ms));
+  const Response r = clients[0].read_response();
+  EXPECT_EQ(r.body.size(), 64 * StubHandler::kPiece);
+  ASSERT_TRUE(h.wait_finished());
+  EXPECT_EQ(h.handler.streams_closed(), 1u);
+}
+
 TEST(EventLoop, ABadRequestIsAnsweredLoggedAndClosed) {
   LoopHarness h(1);
   auto clients = h.start(1);

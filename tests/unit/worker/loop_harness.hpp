@@ -33,9 +33,12 @@ constexpr auto kDeadline = 20s;  // generous: a shared 2-core machine under a bu
 
 // Answers every request with 200 and "<target> <body size>" (or, for /big?n=N, N bytes),
 // keeping the connection as the request asks. Requests whose target is held wait in the
-// handler, on their pool thread, until released.
+// handler, on their pool thread, until released. /stream?n=K answers K pieces of 64 KiB
+// like a WSGI iterator: the next piece only once the last one was written, parking the
+// rest (a PendingResponse) when the socket is full; each stream "closes" once.
 class StubHandler final : public RequestHandler {
  public:
+  static constexpr std::size_t kPiece = 64 * 1024;
   RequestOutcome handle(const http::Request& request, http::RequestBody& body,
                         const wsgi::PeerInfo&, wsgi::ResponseWriter& writer) override {
     const std::string target(request.target);
@@ -44,6 +47,17 @@ class StubHandler final : public RequestHandler {
       started_.push_back(target);
       changed_.notify_all();
       changed_.wait(lock, [&] { return !held_.contains(target); });
+    }
+    if (target.rfind("/stream?n=", 0) == 0) {
+      auto pending = std::make_unique<Stream>();
+      pending->left = std::stoul(target.substr(10));
+      pending->keep_alive = request.keep_alive;
+      std::string head =
+          "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(pending->left * kPiece) +
+          "\r\n\r\n";
+      const iovec iov{head.data(), head.size()};
+      if (!writer.send(std::span<const iovec>(&iov, 1))) pending->gone = true;
+      return go_on(std::move(pending), writer);
     }
     std::string content = target + " " + std::to_string(body.size());
     if (target.rfind("/big?n=", 0) == 0) content.assign(std::stoul(target.substr(7)), 'x');
@@ -64,6 +78,17 @@ class StubHandler final : public RequestHandler {
     return outcome;
   }
 
+  RequestOutcome resume(std::unique_ptr<PendingResponse> pending, bool client_gone,
+                        wsgi::ResponseWriter& writer) override {
+    std::unique_ptr<Stream> stream(static_cast<Stream*>(pending.release()));
+    stream->gone = stream->gone || client_gone;
+    {
+      std::lock_guard lock(mutex_);
+      ++resumes_;
+    }
+    return go_on(std::move(stream), writer);
+  }
+
   void log_answer_without_app(const http::Request&, const wsgi::PeerInfo&, int status,
                               std::uint64_t, std::chrono::microseconds) override {
     std::lock_guard lock(mutex_);
@@ -78,6 +103,23 @@ class StubHandler final : public RequestHandler {
     std::lock_guard lock(mutex_);
     held_.erase(target);
     changed_.notify_all();
+  }
+  // Streams ended (each once), and how many of them because the client went away.
+  std::size_t streams_closed() {
+    std::lock_guard lock(mutex_);
+    return streams_closed_;
+  }
+  std::size_t streams_gone() {
+    std::lock_guard lock(mutex_);
+    return streams_gone_;
+  }
+  std::size_t resumes() {
+    std::lock_guard lock(mutex_);
+    return resumes_;
+  }
+  bool wait_streams_closed(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kDeadline, [&] { return streams_closed_ >= count; });
   }
   // Waits until `count` requests entered the handler; false at the deadline.
   bool wait_started(std::size_t count) {
@@ -94,11 +136,44 @@ class StubHandler final : public RequestHandler {
   }
 
  private:
+  struct Stream final : PendingResponse {
+    std::size_t left = 0;
+    bool keep_alive = false;
+    bool gone = false;
+  };
+
+  // Writes pieces until the writer parks one (then the rest waits for resume) or none is
+  // left (then the stream "closes", once).
+  RequestOutcome go_on(std::unique_ptr<Stream> stream, wsgi::ResponseWriter& writer) {
+    const std::string piece(kPiece, 's');
+    while (!stream->gone && stream->left > 0) {
+      const iovec iov{const_cast<char*>(piece.data()), piece.size()};
+      if (!writer.send(std::span<const iovec>(&iov, 1))) stream->gone = true;
+      --stream->left;
+      if (writer.parking() && !writer.parking()->empty() && stream->left > 0) {
+        RequestOutcome parked;
+        parked.pending = std::move(stream);
+        return parked;
+      }
+    }
+    RequestOutcome outcome;
+    outcome.keep_alive = stream->keep_alive && !stream->gone;
+    outcome.status = 200;
+    std::lock_guard lock(mutex_);
+    ++streams_closed_;
+    if (stream->gone) ++streams_gone_;
+    changed_.notify_all();
+    return outcome;
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
   std::set<std::string> held_;
   std::vector<std::string> started_;
   std::size_t finished_ = 0;
+  std::size_t streams_closed_ = 0;
+  std::size_t streams_gone_ = 0;
+  std::size_t resumes_ = 0;
   std::vector<int> answered_without_app_;
 };
 
@@ -131,6 +206,8 @@ class Client {
                 (keep_alive ? "" : "Connection: close\r\n") + "\r\n");
   }
   void shutdown_write() { ::shutdown(fd_.get(), SHUT_WR); }
+  // The client goes away without reading what was sent to it.
+  void close() { fd_ = core::UniqueFd(); }
   // The next response: head, then Content-Length bytes of body.
   Response read_response() {
     Response r;
