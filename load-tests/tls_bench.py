@@ -20,10 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import wrk  # noqa: E402
 from harness.process import ServerProcess, free_port  # noqa: E402
-from harness.scenarios import APPS_DIR  # noqa: E402
+from harness.scenarios import SCENARIOS as PLAIN_SCENARIOS  # noqa: E402
+from harness.servers import Budget, Gthreadd, Gunicorn, Nginx, Tls  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SCENARIOS = {"tls-hello": (), "tls-hello-close": ("Connection: close",)}
+# bench.py's hello and hello-close (same app, nginx location and wrk headers), over TLS.
+SCENARIOS = {"tls-" + s.name: s for s in PLAIN_SCENARIOS if s.name in ("hello", "hello-close")}
 
 
 def make_cert(directory: Path) -> tuple[Path, Path]:
@@ -35,39 +37,10 @@ def make_cert(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def commands(name, port, cert, key, rundir, gthreadd_bin):
-    budget = ["-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}", "--chdir", str(APPS_DIR),
-              "--certfile", str(cert), "--keyfile", str(key), "hello:app"]
-    if name == "gthreadd":
-        return [str(gthreadd_bin)] + budget
-    if name == "gunicorn":
-        return ["/usr/bin/gunicorn", "-k", "gthread"] + budget
-    conf = rundir / "nginx.conf"
-    conf.write_text(f"""
-daemon off;
-master_process on;
-worker_processes 2;
-pid {rundir}/nginx.pid;
-error_log {rundir}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path {rundir}/body;
-    proxy_temp_path {rundir}/proxy;
-    fastcgi_temp_path {rundir}/fastcgi;
-    uwsgi_temp_path {rundir}/uwsgi;
-    scgi_temp_path {rundir}/scgi;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location / {{ default_type text/plain; return 200 "Hello, World!"; }}
-    }}
-}}
-""")
-    return ["/usr/sbin/nginx", "-p", str(rundir), "-c", str(conf)]
+def tls_servers(tls: Tls, gthreadd_bin) -> dict:
+    """The harness's servers (their command lines and nginx.conf), terminating TLS."""
+    return {"gthreadd": Gthreadd(Path(gthreadd_bin), tls=tls), "gunicorn": Gunicorn(tls=tls),
+            "nginx": Nginx(tls=tls)}
 
 
 def wait_ready(proc, port, timeout=30.0):
@@ -102,17 +75,21 @@ def main() -> int:
     args = p.parse_args()
     rounds, secs = (1, 3) if args.short else (3, 10)
     names = args.servers.split(",")
+    unknown = sorted(set(names) - {"gthreadd", "gunicorn", "nginx"})
+    if unknown:
+        p.error(f"--servers: unknown {','.join(unknown)} (gthreadd, gunicorn, nginx)")
     results: dict[tuple[str, str], list[float]] = {}
     logdir = Path(__file__).resolve().parent / "results"
     logdir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gthreadd-tls-bench-") as tmp:
-        cert, key = make_cert(Path(tmp))
+        servers = tls_servers(Tls(*make_cert(Path(tmp))), args.gthreadd_bin)
         for rnd in range(rounds):
-            for scenario, headers in SCENARIOS.items():
+            for scenario, plain in SCENARIOS.items():
                 for name in names[rnd % len(names):] + names[:rnd % len(names)]:
                     port = free_port()
                     rundir = Path(tempfile.mkdtemp(dir=tmp))
-                    argv = commands(name, port, cert, key, rundir, args.gthreadd_bin)
+                    # -w 2 --threads 4, as bench.py's default budget.
+                    argv = servers[name].command(plain, port, Budget(), rundir)
                     log = logdir / f"tls-r{rnd}-{scenario}-{name}.log"
                     with ServerProcess(argv, log, 0) as proc:
                         why = wait_ready(proc, port)
@@ -120,6 +97,7 @@ def main() -> int:
                             print(f"{name}: {why}; see {log}", file=sys.stderr)
                             continue
                         url = f"https://127.0.0.1:{port}/"
+                        headers = plain.wrk_headers
                         wrk.run(wrk.command(url, 1, 50, None, headers, 1), timeout=60)
                         r = wrk.run(wrk.command(url, secs, 50, None, headers, 1),
                                     timeout=secs + 60)

@@ -24,8 +24,18 @@ def budget_for(scenario: Scenario, workers: int, threads: int, preload: bool) ->
     return Budget(w, t, preload)
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A certificate and its key: the server terminates TLS with them (tls_bench.py)."""
+    cert: Path
+    key: Path
+
+
 class Server:
     name = ""
+
+    def __init__(self, tls: Tls | None = None):
+        self.tls = tls  # None: plain HTTP, as run.sh/bench.py measure
 
     def unavailable(self) -> str | None:
         """Why this server cannot run at all, or None."""
@@ -42,10 +52,16 @@ def _missing(path: str) -> str | None:
     return None if os.access(path, os.X_OK) else f"{path} not found or not executable"
 
 
+def _tls_flags(tls: Tls | None) -> list[str]:
+    """gunicorn's TLS flags (gthreadd's CLI is gunicorn's)."""
+    return ["--certfile", str(tls.cert), "--keyfile", str(tls.key)] if tls else []
+
+
 class Gthreadd(Server):
     name = "gthreadd"
 
-    def __init__(self, binary: Path, reason: str | None = None):
+    def __init__(self, binary: Path, reason: str | None = None, tls: Tls | None = None):
+        super().__init__(tls)
         self.binary = binary
         self.reason = reason  # set by run.sh when the Release build failed
 
@@ -55,8 +71,8 @@ class Gthreadd(Server):
     def command(self, scenario, port, budget, rundir):
         # gthreadd's CLI is gunicorn's.
         return [str(self.binary), "-w", str(budget.workers), "--threads", str(budget.threads),
-                "-b", f"127.0.0.1:{port}", "--chdir", str(APPS_DIR), scenario.app] + (
-                    ["--preload"] if budget.preload else [])
+                "-b", f"127.0.0.1:{port}", "--chdir", str(APPS_DIR), *_tls_flags(self.tls),
+                scenario.app] + (["--preload"] if budget.preload else [])
 
 
 class Gunicorn(Server):
@@ -70,7 +86,8 @@ class Gunicorn(Server):
         # No access log: gunicorn's default, and what gthreadd and uWSGI are run with.
         return [self.binary, "-k", "gthread", "-w", str(budget.workers),
                 "--threads", str(budget.threads), "-b", f"127.0.0.1:{port}",
-                "--chdir", str(APPS_DIR), scenario.app] + (["--preload"] if budget.preload else [])
+                "--chdir", str(APPS_DIR), *_tls_flags(self.tls), scenario.app] + (
+                    ["--preload"] if budget.preload else [])
 
 
 class Uwsgi(Server):
@@ -78,6 +95,8 @@ class Uwsgi(Server):
     binary = "/usr/bin/uwsgi"
 
     def unavailable(self):
+        if self.tls:
+            return "uwsgi is not run with TLS by this harness"
         if not Path("/usr/lib/uwsgi/plugins/python3_plugin.so").exists():
             return "uwsgi-plugin-python3 is not installed"
         return _missing(self.binary)
@@ -121,11 +140,25 @@ class Nginx(Server):
                 out.truncate(size)  # sparse zeros: the content does not matter
         # Workers drop to "nobody" and must read the served files.
         os.chmod(rundir, 0o755)
-        conf = rundir / "nginx.conf"
-        conf.write_text(f"""
+        conf = write_nginx_conf(rundir, port, budget.workers, scenario.nginx, self.tls)
+        return [self.binary, "-p", str(rundir), "-c", str(conf)]
+
+
+def write_nginx_conf(rundir: Path, port: int, workers: int, location: str,
+                     tls: Tls | None = None) -> Path:
+    """rundir/nginx.conf: `workers` worker processes in the foreground, every path under
+    rundir, listening on 127.0.0.1:port (with TLS 1.2/1.3 when `tls` is given), `location`
+    the body of `location / { }`. Returns its path."""
+    listen = f"127.0.0.1:{port} ssl" if tls else f"127.0.0.1:{port}"
+    ssl = (f"""
+        ssl_certificate {tls.cert};
+        ssl_certificate_key {tls.key};
+        ssl_protocols TLSv1.2 TLSv1.3;""" if tls else "")
+    conf = rundir / "nginx.conf"
+    conf.write_text(f"""
 daemon off;
 master_process on;
-worker_processes {budget.workers};
+worker_processes {workers};
 pid {rundir}/nginx.pid;
 error_log {rundir}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
@@ -141,13 +174,13 @@ http {{
     uwsgi_temp_path {rundir}/uwsgi;
     scgi_temp_path {rundir}/scgi;
     server {{
-        listen 127.0.0.1:{port};
+        listen {listen};{ssl}
         root {rundir};
-        location / {{ {scenario.nginx} }}
+        location / {{ {location} }}
     }}
 }}
 """)
-        return [self.binary, "-p", str(rundir), "-c", str(conf)]
+    return conf
 
 
 def all_servers(gthreadd_binary: Path, gthreadd_reason: str | None) -> list[Server]:

@@ -104,6 +104,28 @@ class Commands(unittest.TestCase):
             self.assertEqual("--preload" in theirs, preload)
             self.assertNotIn("--lazy-apps", uwsgi)  # uWSGI's default already loads first
 
+    def test_tls_gives_every_server_the_certificate(self):
+        hello = scenarios.select(["hello"])[0]
+        tls = servers.Tls(Path("/c/cert.pem"), Path("/c/key.pem"))
+        budget = servers.Budget()
+        flags = ["--certfile", "/c/cert.pem", "--keyfile", "/c/key.pem"]
+        for server in (servers.Gthreadd(Path("/bin/gthreadd"), tls=tls), servers.Gunicorn(tls=tls)):
+            argv = server.command(hello, 1, budget, Path("/nonexistent"))
+            at = argv.index("--certfile")
+            self.assertEqual(argv[at:at + 4], flags)
+            self.assertLess(at, argv.index(hello.app))
+        plain = servers.Gunicorn().command(hello, 1, budget, Path("/nonexistent"))
+        self.assertNotIn("--certfile", plain)
+        self.assertIsNotNone(servers.Uwsgi(tls=tls).unavailable())
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = servers.write_nginx_conf(Path(tmp), 8443, 2, hello.nginx, tls).read_text()
+            self.assertIn("listen 127.0.0.1:8443 ssl;", conf)
+            self.assertIn("ssl_certificate /c/cert.pem;", conf)
+            self.assertIn("ssl_certificate_key /c/key.pem;", conf)
+            conf = servers.write_nginx_conf(Path(tmp), 8080, 2, hello.nginx).read_text()
+            self.assertIn("listen 127.0.0.1:8080;", conf)
+            self.assertNotIn("ssl", conf)
+
 
 class Readme(unittest.TestCase):
     def test_table_replaces_only_the_marked_part(self):

@@ -12,7 +12,7 @@ namespace {
 // itself (a subclass's access() or atoms()) are written to gunicorn.error with their
 // traceback, as gunicorn's worker reports an exception while handling a request.
 constexpr const char* kGlue = R"PY(
-import ast, datetime, grp, http, importlib, json, logging, pwd, traceback, types
+import datetime, grp, http, importlib, json, logging, pwd, traceback, types
 
 glogging = types.ModuleType("gunicorn.glogging")
 exec(compile(SOURCE, "gunicorn/glogging.py (gthreadd)", "exec"), glogging.__dict__)
@@ -21,13 +21,9 @@ logger = None
 
 class Config:
     """gunicorn's cfg as a logger sees it: the settings by their gunicorn names."""
-    def __init__(self, pairs, overrides):
-        for name, shown in pairs:
-            try:
-                value = ast.literal_eval(shown)
-            except (ValueError, SyntaxError):
-                value = shown
-            setattr(self, name, value)
+    def __init__(self, settings, overrides):
+        # settings: settings_namespace() (settings_object.hpp), as server hooks see cfg.
+        vars(self).update(vars(settings))
         for name, value in overrides.items():
             setattr(self, name, value)
         self.logconfig_dict = json.loads(self.logconfig_dict) if self.logconfig_dict else {}
@@ -62,7 +58,7 @@ def load_class(path):
     return found
 
 
-def install(pairs, overrides, class_path):
+def install(settings, overrides, class_path):
     global logger
     cls = load_class(class_path) if class_path else glogging.Logger
     if not (isinstance(cls, type) and issubclass(cls, glogging.Logger)):
@@ -71,7 +67,7 @@ def install(pairs, overrides, class_path):
             "only subclasses of the gunicorn.glogging.Logger it provides (override atoms(), "
             "access(), now(), setup() or the formats); for anything else use logconfig, "
             "logconfig_dict or logconfig_json with your own formatters and handlers" % class_path)
-    logger = cls(Config(pairs, overrides))
+    logger = cls(Config(settings, overrides))
     return logger
 
 

@@ -10,10 +10,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "gthreadd/config/setting_table.hpp"
 #include "gthreadd/log/logger.hpp"
 #include "gthreadd/log/request_log.hpp"
 #include "gthreadd/wsgi/glogging_compat.hpp"
+#include "gthreadd/wsgi/settings_object.hpp"
 
 namespace py = pybind11;
 
@@ -168,11 +168,7 @@ void apply_python_logging(const config::Settings& settings) {
     py::object glue = glogging_glue();
     // The logger_class's module may import gunicorn.glogging (now, or later in the app).
     if (!settings.logger_class.empty()) provide_gunicorn_glogging(true);
-    py::list pairs;
-    for (const auto& spec : config::setting_table())
-      if (!spec.refused && spec.show)
-        pairs.append(py::make_tuple(py::str(std::string(spec.name)), py::str(spec.show(settings))));
-    glue.attr("install")(pairs, overrides(settings), settings.logger_class);
+    glue.attr("install")(settings_namespace(settings), overrides(settings), settings.logger_class);
     level = glue.attr("error_level")().cast<int>();
     if (g_calls.access == nullptr) {  // the glue is built once: its functions stay the same
       g_calls.error_record = py::object(glue.attr("error_record")).release().ptr();

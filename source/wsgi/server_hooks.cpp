@@ -9,7 +9,7 @@
 #include <array>
 #include <string>
 
-#include "gthreadd/config/setting_table.hpp"
+#include "gthreadd/wsgi/settings_object.hpp"
 
 namespace py = pybind11;
 
@@ -29,7 +29,7 @@ std::array<bool, kHookCount> g_defined{};
 
 // The Python half: proxies and the logging object hooks see as server.log / worker.log.
 constexpr const char* kHelpers = R"PY(
-import ast, traceback, types
+import traceback
 
 class Log:
     """The subset of gunicorn's glogging.Logger hooks use; lines go to the error log."""
@@ -50,16 +50,6 @@ class Log:
     def log(self, lvl, msg, *args, **kwargs):
         self._log(0 if lvl < 20 else 1 if lvl < 30 else 2 if lvl < 40 else 3 if lvl < 50 else 4, msg, args)
 
-def make_cfg(pairs):
-    cfg = types.SimpleNamespace()
-    for name, shown in pairs:
-        try:
-            value = ast.literal_eval(shown)
-        except (ValueError, SyntaxError):
-            value = shown
-        setattr(cfg, name, value)
-    return cfg
-
 def call(log, name, hook, args):
     try:
         hook(*args)
@@ -69,7 +59,6 @@ def call(log, name, hook, args):
 
 struct Helpers {
   PyObject* log = nullptr;
-  PyObject* make_cfg = nullptr;
   PyObject* call = nullptr;
 };
 
@@ -86,7 +75,6 @@ Helpers& helpers() {
     });
     Helpers out;
     out.log = scope["Log"](emit).release().ptr();
-    out.make_cfg = py::object(scope["make_cfg"]).release().ptr();
     out.call = py::object(scope["call"]).release().ptr();
     return out;
   }();
@@ -95,20 +83,12 @@ Helpers& helpers() {
 
 py::object log_object() { return py::reinterpret_borrow<py::object>(helpers().log); }
 
-py::object cfg_object(const config::Settings& settings) {
-  py::list pairs;
-  for (const auto& spec : config::setting_table())
-    if (!spec.refused)
-      pairs.append(py::make_tuple(py::str(std::string(spec.name)), py::str(spec.show(settings))));
-  return py::reinterpret_borrow<py::object>(helpers().make_cfg)(pairs);
-}
-
 py::object namespace_object() { return py::module_::import("types").attr("SimpleNamespace")(); }
 
 py::object server_object(const ServerView& server) {
   py::object s = namespace_object();
   s.attr("log") = log_object();
-  s.attr("cfg") = server.settings ? cfg_object(*server.settings) : py::none();
+  s.attr("cfg") = server.settings ? settings_namespace(*server.settings) : py::none();
   s.attr("num_workers") = server.num_workers;
   s.attr("pid") = ::getpid();
   s.attr("proc_name") = server.settings && !server.settings->proc_name.empty()
@@ -124,7 +104,7 @@ py::object worker_object(pid_t pid, int age, const config::Settings* settings) {
   w.attr("ppid") = pid == ::getpid() ? ::getppid() : ::getpid();
   w.attr("age") = age;
   w.attr("log") = log_object();
-  w.attr("cfg") = settings ? cfg_object(*settings) : py::none();
+  w.attr("cfg") = settings ? settings_namespace(*settings) : py::none();
   w.attr("alive") = true;
   w.attr("booted") = pid == ::getpid();
   w.attr("tmp") = py::none();

@@ -267,6 +267,20 @@ def build_request(method="GET", target="/", headers=None, body=b"", version="HTT
     return out + b"\r\n" + b(body)
 
 
+def exchange(port, data, timeout=IO_TIMEOUT):
+    """Sends `data` on a new connection to 127.0.0.1:port and returns every byte the server
+    sends until it closes the connection (a request with `Connection: close`, or a
+    listener that answers and closes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
 # --------------------------------------------------------------------------------------
 # The server process
 # --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from conftest import IS_GUNICORN, build_request
+from conftest import IS_GUNICORN, build_request, exchange
 
 parser = pytest.importorskip("prometheus_client.parser",
                              reason="python3-prometheus-client is not installed")
@@ -39,14 +39,7 @@ def metrics_server(make_server, tmp_path, workers=2, threads=2, args=()):
 
 
 def http_get(port, target="/metrics", method="GET"):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(("%s %s HTTP/1.1\r\nHost: t\r\n\r\n" % (method, target)).encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+    data = exchange(port, ("%s %s HTTP/1.1\r\nHost: t\r\n\r\n" % (method, target)).encode())
     head, _, body = data.partition(b"\r\n\r\n")
     return head.decode("latin-1"), body.decode("utf-8")
 

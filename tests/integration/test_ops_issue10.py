@@ -91,25 +91,22 @@ def test_a_logger_class_that_is_not_gunicorns_logger_is_refused_in_a_python_conf
     assert "logger_class 'logging.Logger' is not a subclass of gunicorn.glogging.Logger" in out, out
 
 
-def test_a_refusal_is_written_once_to_the_configured_error_log(tmp_path):
+# A refused setting (exit 2) and a logger class that cannot be imported (exit 1): the error
+# is written to the configured error log, once.
+@pytest.mark.parametrize("line, code, record", [
+    pytest.param("spew = True", 2, r"\[ERROR\] Error: .*spew", id="refused-setting"),
+    pytest.param("logger_class = 'myapp.Logger'", 1,
+                 r"\[ERROR\] cannot apply the logging configuration: .*logger_class "
+                 r"'myapp.Logger' cannot be loaded: No module named 'myapp'",
+                 id="logger-class-not-importable"),
+])
+def test_a_start_error_is_written_once_to_the_configured_error_log(tmp_path, line, code, record):
     error_log = tmp_path / "error.log"
-    conf = write(tmp_path / "gunicorn.conf.py",
-                 "spew = True\nerrorlog = %r\n" % str(error_log))
-    code, out = run_to_exit(["-c", str(conf), "hello:app"])
-    assert code == 2, out
+    conf = write(tmp_path / "gunicorn.conf.py", "%s\nerrorlog = %r\n" % (line, str(error_log)))
+    exit_code, out = run_to_exit(["-c", str(conf), "hello:app"])
+    assert exit_code == code, out
     text = error_log.read_text()
-    assert len(re.findall(r"\[ERROR\] Error: .*spew", text)) == 1, text
-
-
-def test_a_logger_class_that_cannot_be_imported_is_written_once_to_the_error_log(tmp_path):
-    error_log = tmp_path / "error.log"
-    conf = write(tmp_path / "gunicorn.conf.py",
-                 "logger_class = 'myapp.Logger'\nerrorlog = %r\n" % str(error_log))
-    code, out = run_to_exit(["-c", str(conf), "hello:app"])
-    assert code == 1, out
-    text = error_log.read_text()
-    assert len(re.findall(r"\[ERROR\] cannot apply the logging configuration: .*logger_class "
-                          r"'myapp.Logger' cannot be loaded: No module named 'myapp'", text)) == 1, text
+    assert len(re.findall(record, text)) == 1, text
 
 
 def test_python_logging_defaults_and_tls_defaults_are_accepted(tmp_path):

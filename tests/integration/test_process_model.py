@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import (APPS, BOOT_RE, IS_GUNICORN, LISTEN_RE, ConnectionClosed, Server,
-                      build_request, gthreadd_only)
+                      build_request, exchange, gthreadd_only)
 import proc_util
 from proc_util import alive, live_children
 
@@ -125,14 +125,7 @@ class Hammer:
         request = build_request("GET", self.target, [("Connection", "close")])
         while not self._stop.is_set():
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
-                    s.sendall(request)
-                    data = b""
-                    while True:
-                        chunk = s.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
+                data = exchange(self.port, request)
                 if data.startswith(b"HTTP/1.1 200 "):
                     self.ok += 1
                 else:

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from conftest import BIN, BOOT_RE, IS_GUNICORN, CallLog, Server, assert_rejected, build_request
+from conftest import BIN, BOOT_RE, IS_GUNICORN, assert_rejected, build_request
 from tls_util import Pki, RawTlsClient, TlsServer, make_leaf
-from test_request_corpus import CASES, LIMIT_FLAGS
+from corpus_util import CASES, limit_servers
 
 pytestmark = [
     pytest.mark.skipif(IS_GUNICORN, reason="gthreadd's TLS (needs the binary's own flags)"),
@@ -418,27 +418,8 @@ def test_the_ssl_context_hook_is_refused_with_the_reason(tmp_path):
 
 @pytest.fixture(scope="module")
 def corpus_servers(pki, tmp_path_factory):
-    started = {}
-
-    def get(limit):
-        if limit not in started:
-            args = []
-            if limit:
-                key, value = limit.split("=")
-                args = [LIMIT_FLAGS[key], value]
-            path = str(tmp_path_factory.mktemp("calls") / "calls.log")
-            server = TlsServer("counter:app", pki, args, env={"GTHREADD_TEST_CALLS": path})
-            started[limit] = server
-            server.start()
-            server.calls = CallLog(path)
-        server = started[limit]
-        server._check_alive()
-        server.calls.clear()
-        return server
-
-    yield get
-    for server in started.values():
-        server.stop()
+    yield from limit_servers(lambda args, env: TlsServer("counter:app", pki, args, env=env),
+                             tmp_path_factory)
 
 
 @pytest.mark.strict

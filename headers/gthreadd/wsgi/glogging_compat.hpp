@@ -19,8 +19,9 @@ namespace gthreadd::wsgi {
 // The Python text of the module (glogging_source.cpp).
 extern const char* const kGloggingSource;
 
-// gthreadd's side of it: install(pairs, overrides, class_path), error_record(level, text),
-// access(...), reopen(), error_level(). Created once per process, never released.
+// gthreadd's side of it: install(settings_namespace(settings), overrides, class_path),
+// error_record(level, text), access(...), reopen(), error_level(). Created once per process, never
+// released.
 pybind11::object glogging_glue();
 
 // Puts the finder first in sys.meta_path (on = true) or takes it out.

@@ -46,6 +46,22 @@ config::Settings with_timeout(double seconds) {
   return s;
 }
 
+// A request begun on this thread's slot of a RequestWatch (--request-timeout `seconds`,
+// `threads` pool threads), its response going to a socketpair; slot is null if the watch
+// gave none. The watch is declared first so it outlives the transport and the pair, as it
+// did in each test before this helper.
+struct StartedRequest {
+  RequestWatch watch;
+  Pair pair;
+  SocketTransport io{pair.server.get()};
+  RequestSlot* slot;
+
+  StartedRequest(double seconds, int threads)
+      : watch(with_timeout(seconds), threads), slot(watch.own_slot()) {
+    if (slot != nullptr) slot->begin(io);
+  }
+};
+
 TEST(RequestWatch, OffByDefault) {
   RequestWatch watch(config::Settings{}, 2);
   EXPECT_FALSE(watch.enabled());
@@ -53,46 +69,35 @@ TEST(RequestWatch, OffByDefault) {
 }
 
 TEST(RequestWatch, NothingSentYetGets504AndLaterWritesAreRefused) {
-  RequestWatch watch(with_timeout(0.05), 1);
-  Pair pair;
-  SocketTransport io(pair.server.get());
-  RequestSlot* slot = watch.own_slot();
-  ASSERT_NE(slot, nullptr);
-  slot->begin(io);
-  const std::string got = pair.read_to_eof();  // the watcher writes 504, then shuts writing
+  StartedRequest r(0.05, 1);
+  ASSERT_NE(r.slot, nullptr);
+  const std::string got = r.pair.read_to_eof();  // the watcher writes 504, then shuts writing
   EXPECT_EQ(got.rfind("HTTP/1.1 504 Gateway Timeout\r\n", 0), 0U) << got;
   EXPECT_NE(got.find("Connection: close\r\n"), std::string::npos) << got;
-  EXPECT_FALSE(slot->may_send());  // what the app produces now is discarded
+  EXPECT_FALSE(r.slot->may_send());  // what the app produces now is discarded
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!watch.wedged() && std::chrono::steady_clock::now() < until)
+  while (!r.watch.wedged() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_TRUE(watch.wedged());  // its one thread is past the limit
-  EXPECT_TRUE(slot->end());     // the pool closes the connection
+  EXPECT_TRUE(r.watch.wedged());  // its one thread is past the limit
+  EXPECT_TRUE(r.slot->end());     // the pool closes the connection
 }
 
 TEST(RequestWatch, StartedResponseIsCutShort) {
-  RequestWatch watch(with_timeout(0.05), 2);
-  Pair pair;
-  SocketTransport io(pair.server.get());
-  RequestSlot* slot = watch.own_slot();
-  ASSERT_NE(slot, nullptr);
-  slot->begin(io);
-  ASSERT_TRUE(slot->may_send());
-  ASSERT_EQ(::write(pair.server.get(), "HTTP/1.1 200 OK\r\n", 17), 17);
-  EXPECT_EQ(pair.read_to_eof(), "HTTP/1.1 200 OK\r\n");  // then EOF: no 504 after it
-  EXPECT_FALSE(slot->may_send());
-  EXPECT_FALSE(watch.wedged());  // one of two threads: the worker still serves
-  EXPECT_TRUE(slot->end());
+  StartedRequest r(0.05, 2);
+  ASSERT_NE(r.slot, nullptr);
+  ASSERT_TRUE(r.slot->may_send());
+  ASSERT_EQ(::write(r.pair.server.get(), "HTTP/1.1 200 OK\r\n", 17), 17);
+  EXPECT_EQ(r.pair.read_to_eof(), "HTTP/1.1 200 OK\r\n");  // then EOF: no 504 after it
+  EXPECT_FALSE(r.slot->may_send());
+  EXPECT_FALSE(r.watch.wedged());  // one of two threads: the worker still serves
+  EXPECT_TRUE(r.slot->end());
 }
 
 TEST(RequestWatch, RequestEndingInTimeIsUntouched) {
-  RequestWatch watch(with_timeout(5), 1);
-  Pair pair;
-  SocketTransport io(pair.server.get());
-  RequestSlot* slot = watch.own_slot();
-  slot->begin(io);
-  EXPECT_TRUE(slot->may_send());
-  EXPECT_FALSE(slot->end());
+  StartedRequest r(5, 1);
+  ASSERT_NE(r.slot, nullptr);
+  EXPECT_TRUE(r.slot->may_send());
+  EXPECT_FALSE(r.slot->end());
 }
 
 }  // namespace
