@@ -12,7 +12,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build-tsan}"
 supp="$root/tests/sanitizers"
 units="${TSAN_UNITS-$(cd "$root/tests/unit" && ls -d */ | tr -d / | tr '\n' ' ')}"
-modules="${TSAN_MODULES-test_basic.py test_concurrency.py test_pipelining.py test_metrics.py test_request_timeout.py test_control.py test_tls.py}"
+modules="${TSAN_MODULES-test_basic.py test_concurrency.py test_pipelining.py test_metrics.py test_request_timeout.py test_control.py test_tls.py test_slow_readers.py}"
 
 targets=(gthreadd)
 for area in $units; do targets+=("unit_$area"); done

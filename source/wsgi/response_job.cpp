@@ -157,7 +157,10 @@ void AppRunner::Impl::iterate(ResponseJob& job) const {
   auto& stream = job.stream;
   try {
     // PEP 3333: a yielded block goes out before the next one is asked for; parked, it goes
-    // out from the loop, and the next is asked for once it has (step() stops here).
+    // out from the loop, and the next is asked for once it has (step() stops here). Not
+    // batched (parking several blocks per resume would mean fewer hand-offs): PEP 3333 forbids
+    // holding a block back while the app produces the next, and a generator that waits
+    // between server-sent events would hold its parked block back that long.
     while (!stream.parked() && !stream.broken()) {
       auto item = py::reinterpret_steal<py::object>(PyIter_Next(job.iterator.ptr()));
       if (!item) {
