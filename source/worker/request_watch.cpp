@@ -82,18 +82,24 @@ RequestWatch::RequestWatch(const config::Settings& settings, int threads)
   if (!enabled()) return;
   slots_ = std::make_unique<RequestSlot[]>(threads_);
   watcher_ = std::thread([this] { watch(); });
-  if (limits_requests()) hooks_ = std::thread([this] { run_abort_hooks(); });
+  if (limits_requests()) hooks_ = std::thread([control = control_] { run_abort_hooks(control); });
 }
 
 RequestWatch::~RequestWatch() {
+  bool hook_running = false;
   {
-    const std::lock_guard lock(mutex_);
-    stop_ = true;
+    const std::lock_guard lock(control_->mutex);
+    control_->stop = true;
+    hook_running = control_->in_hook;
   }
-  wake_.notify_all();
+  control_->wake.notify_all();
   if (watcher_.joinable()) watcher_.join();
-  // A worker_abort hook waiting for a GIL that C code holds would never return.
-  if (hooks_.joinable()) hooks_.detach();
+  if (!hooks_.joinable()) return;
+  // Waiting for work, it sees `stop` and returns at once. A worker_abort hook waiting for a
+  // GIL that C code holds would never return: that thread is left to the process's exit,
+  // with its own reference to the control block.
+  if (hook_running) hooks_.detach();
+  else hooks_.join();
 }
 
 RequestSlot* RequestWatch::own_slot() noexcept {
@@ -117,8 +123,8 @@ void RequestWatch::watch() {
     if (limit > 0) shortest = std::min(shortest, limit);
   const auto period =
       std::chrono::nanoseconds(std::clamp<std::int64_t>(shortest / 10, 10'000'000, 250'000'000));
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, period, [&] { return stop_; })) {
+  std::unique_lock lock(control_->mutex);
+  while (!control_->wake.wait_for(lock, period, [&] { return control_->stop; })) {
     lock.unlock();
     const std::int64_t now = wsgi::RequestBoard::now_ns();
     const std::size_t used = std::min(claimed_.load(std::memory_order_acquire), threads_);
@@ -176,24 +182,26 @@ void RequestWatch::check(RequestSlot& slot, std::int64_t now, std::size_t& stuck
       traceback);
   spdlog::default_logger()->flush();
   {
-    const std::lock_guard hooks(mutex_);
-    ++aborts_pending_;
+    const std::lock_guard hooks(control_->mutex);
+    ++control_->aborts_pending;
   }
-  wake_.notify_all();
+  control_->wake.notify_all();
 }
 
-void RequestWatch::run_abort_hooks() {
-  std::unique_lock lock(mutex_);
+void RequestWatch::run_abort_hooks(const std::shared_ptr<Control>& control) {
+  std::unique_lock lock(control->mutex);
   for (;;) {
-    wake_.wait(lock, [&] { return stop_ || aborts_pending_ > 0; });
-    if (stop_) return;
-    --aborts_pending_;
+    control->wake.wait(lock, [&] { return control->stop || control->aborts_pending > 0; });
+    if (control->stop) return;
+    --control->aborts_pending;
+    control->in_hook = true;
     lock.unlock();
     // gunicorn's worker_abort(worker); takes the GIL (a view spinning in Python lets it in
     // within the switch interval).
     wsgi::call_worker_hook(wsgi::Hook::WorkerAbort);
     spdlog::default_logger()->flush();
     lock.lock();
+    control->in_hook = false;
   }
 }
 

@@ -113,8 +113,9 @@ def test_parked_generators_hold_one_piece_not_the_body(make_server):
         assert hello(server).body == b"hello"
         grown_mib = (rss_kib(worker) - before) / 1024
         # 8 x 64 MiB of body: parked, each holds what one flush queued (a 64 KiB piece) and
-        # the socket buffer, not what the generator would go on to yield.
-        assert grown_mib < 48, "worker RSS grew by %.0f MiB" % grown_mib
+        # the socket buffer, not what the generator would go on to yield (512 MiB). The
+        # bound leaves room for a sanitizer build's shadow memory (57 MiB under TSan).
+        assert grown_mib < 128, "worker RSS grew by %.0f MiB" % grown_mib
         for sock, body in slow:
             assert len(read_body(sock, body, mb << 20)) == mb << 20
     finally:

@@ -84,7 +84,6 @@ class RequestWatch {
  private:
   void watch();  // the watcher thread
   void check(RequestSlot& slot, std::int64_t now, std::size_t& stuck);
-  void run_abort_hooks();  // the hook thread
 
   const std::int64_t timeout_ns_;
   const std::int64_t slow_ns_;
@@ -96,12 +95,20 @@ class RequestWatch {
   std::atomic<std::size_t> claimed_{0};
   std::atomic<bool> wedged_{false};
 
-  std::mutex mutex_;  // stop_, aborts_pending_
-  std::condition_variable wake_;
-  bool stop_ = false;
-  int aborts_pending_ = 0;  // worker_abort calls owed
+  // Shared with the hooks thread, which may outlive this object: a worker_abort hook stuck
+  // waiting for a GIL that C code holds is detached at destruction, and must then not touch
+  // a destroyed watch (it holds its own reference to this).
+  struct Control {
+    std::mutex mutex;  // the rest
+    std::condition_variable wake;
+    bool stop = false;
+    int aborts_pending = 0;  // worker_abort calls owed
+    bool in_hook = false;    // the hooks thread is running one (it may never return)
+  };
+  const std::shared_ptr<Control> control_ = std::make_shared<Control>();
+  static void run_abort_hooks(const std::shared_ptr<Control>& control);  // the hooks thread
   std::thread watcher_;
-  std::thread hooks_;  // detached at destruction if stuck waiting for the GIL
+  std::thread hooks_;
 };
 
 }  // namespace gthreadd::worker
