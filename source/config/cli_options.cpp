@@ -49,6 +49,15 @@ std::string with_unit(const std::string& bytes) {
   return std::to_string(value) + unit;
 }
 
+// "384" -> "0600": a file mode or umask in the octal form it is written in, as gunicorn's
+// docs show control_socket_mode's default (--print-config keeps the int, as gunicorn's does).
+std::string as_octal_mode(const std::string& decimal) {
+  unsigned long mode = std::stoul(decimal);
+  std::string digits;
+  for (; mode != 0; mode /= 8) digits.insert(digits.begin(), static_cast<char>('0' + mode % 8));
+  return "0" + digits;
+}
+
 // --help's "[default: X]" from what --print-config shows for an untouched Settings, in the
 // form the flag takes ("127.0.0.1,::1", not Python's list repr). Nothing for flags (off
 // unless given), for empty values, or when the help text already names the default.
@@ -64,6 +73,7 @@ std::string default_note(const SettingSpec& spec) {
   }
   if (shown.empty() || shown == "None") return {};
   if (spec.value_name == "SIZE") shown = with_unit(shown);
+  if (spec.value_name == "MODE") shown = as_octal_mode(shown);
   return "  [default: " + shown + "]";
 }
 
