@@ -157,7 +157,7 @@ void EnvironBuilder::intern_keys() {
 
 // forwarded_allow_ips, forwarder_headers and secure_scheme_headers.
 void EnvironBuilder::read_forwarding(const config::Settings& settings) {
-  // The setting is checked at start-up (setting_table.cpp); a list that still does not
+  // The setting is checked at start-up (config/http_settings.cpp); a list that still does not
   // parse here (built in code) trusts nobody rather than everybody.
   std::string bad_entry;
   if (auto allow = core::AddressMatcher::parse(settings.forwarded_allow_ips, bad_entry)) {
