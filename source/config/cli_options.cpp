@@ -49,6 +49,15 @@ std::string with_unit(const std::string& bytes) {
   return std::to_string(value) + unit;
 }
 
+// "384" -> "0600": a file mode or umask in the octal form it is written in, as gunicorn's
+// docs show control_socket_mode's default (--print-config keeps the int, as gunicorn's does).
+std::string as_octal_mode(const std::string& decimal) {
+  unsigned long mode = std::stoul(decimal);
+  std::string digits;
+  for (; mode != 0; mode /= 8) digits.insert(digits.begin(), static_cast<char>('0' + mode % 8));
+  return "0" + digits;
+}
+
 // --help's "[default: X]" from what --print-config shows for an untouched Settings, in the
 // form the flag takes ("127.0.0.1,::1", not Python's list repr). Nothing for flags (off
 // unless given), for empty values, or when the help text already names the default.
@@ -64,6 +73,7 @@ std::string default_note(const SettingSpec& spec) {
   }
   if (shown.empty() || shown == "None") return {};
   if (spec.value_name == "SIZE") shown = with_unit(shown);
+  if (spec.value_name == "MODE") shown = as_octal_mode(shown);
   return "  [default: " + shown + "]";
 }
 
@@ -92,23 +102,8 @@ std::string refused_footer() {
   return text + ".";
 }
 
-}  // namespace
-
-CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
-  CLI::App app{"gthreadd: a pre-forking threaded WSGI HTTP server, drop-in for gunicorn -k gthread",
-               "gthreadd"};
-  app.set_version_flag("-v,--version", "gthreadd (version " GTHREADD_VERSION ")");
-  app.get_formatter()->column_width(44);
-
-  CliValues out;
-  std::string app_uri;
-  app.add_option("-c,--config", out.config_file,
-                 "config file: INI ([gthreadd] section) or gunicorn.conf.py")
-      ->option_text("FILE");
-  app.add_option("APP_URI", app_uri, "the WSGI app: MODULE, MODULE:NAME or MODULE:FACTORY(args)")
-      ->option_text("MODULE[:NAME]");
-
-  std::deque<Bound> bound;  // stable addresses: CLI11 keeps pointers to `values`
+// One CLI11 option per setting that has flags, in the table's order (--help's).
+void add_setting_options(CLI::App& app, std::deque<Bound>& bound) {
   for (const auto& spec : setting_table()) {
     if (spec.flags.empty()) continue;
     auto& b = bound.emplace_back(Bound{&spec, nullptr, {}});
@@ -128,6 +123,43 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
     }
     if (spec.refused) b.option->group("");  // hidden from --help; see refused_footer()
   }
+}
+
+// The given options as assignments, in the table's order, each saying where it came from.
+void collect_assignments(const std::deque<Bound>& bound, const std::string& prefix,
+                         CliValues& out) {
+  for (const auto& b : bound) {
+    if (b.option->count() == 0) continue;
+    const std::string where = prefix + display_flag(*b.spec);
+    switch (b.spec->kind) {
+      case SettingSpec::Kind::Flag: out.assignments.push_back({b.spec, "true", where}); break;
+      case SettingSpec::Kind::NegatedFlag:
+        out.assignments.push_back({b.spec, "false", where});
+        break;
+      default:
+        for (const auto& value : b.values) out.assignments.push_back({b.spec, value, where});
+    }
+  }
+}
+
+}  // namespace
+
+CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
+  CLI::App app{"gthreadd: a pre-forking threaded WSGI HTTP server, drop-in for gunicorn -k gthread",
+               "gthreadd"};
+  app.set_version_flag("-v,--version", "gthreadd (version " GTHREADD_VERSION ")");
+  app.get_formatter()->column_width(44);
+
+  CliValues out;
+  std::string app_uri;
+  app.add_option("-c,--config", out.config_file,
+                 "config file: INI ([gthreadd] section) or gunicorn.conf.py")
+      ->option_text("FILE");
+  app.add_option("APP_URI", app_uri, "the WSGI app: MODULE, MODULE:NAME or MODULE:FACTORY(args)")
+      ->option_text("MODULE[:NAME]");
+
+  std::deque<Bound> bound;  // stable addresses: CLI11 keeps pointers to `values`
+  add_setting_options(app, bound);
   app.footer(refused_footer());
 
   expand_bare_proxy_protocol(args);
@@ -147,18 +179,7 @@ CliValues parse_cli(std::vector<std::string> args, std::string_view origin) {
   }
 
   const std::string prefix = std::string(origin) + ": ";
-  for (const auto& b : bound) {
-    if (b.option->count() == 0) continue;
-    const std::string where = prefix + display_flag(*b.spec);
-    switch (b.spec->kind) {
-      case SettingSpec::Kind::Flag: out.assignments.push_back({b.spec, "true", where}); break;
-      case SettingSpec::Kind::NegatedFlag:
-        out.assignments.push_back({b.spec, "false", where});
-        break;
-      default:
-        for (const auto& value : b.values) out.assignments.push_back({b.spec, value, where});
-    }
-  }
+  collect_assignments(bound, prefix, out);
   if (!app_uri.empty())
     out.assignments.push_back({find_setting("wsgi_app"), app_uri, prefix + "APP_URI"});
   return out;

@@ -133,6 +133,41 @@ ChunkedDecoder::Result ChunkedDecoder::on_trailer_line(std::string_view line,
   return {Status::NeedMore, consumed};
 }
 
+// A chunk-size or trailer line from input[pos..]: taken straight from the input when whole,
+// else gathered in line_ across reads. NeedMore once the input is used up, or after a line
+// that was accepted; pos is left after what was used.
+ChunkedDecoder::Result ChunkedDecoder::take_line(std::string_view input, std::size_t& pos) {
+  const bool trailer = state_ == State::Trailer;
+  const void* nl = std::memchr(input.data() + pos, '\n', input.size() - pos);
+  const std::size_t end =
+      nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - input.data()) : input.size();
+  const std::size_t piece = end - pos + (nl ? 1 : 0);
+  // Bounds apply to the line still arriving, so a hostile client cannot make us buffer
+  // more; +2 because the final CRLF is not part of the bound.
+  if (trailer && trailer_bytes_ + line_.size() + piece > kMaxTrailerBytes + 2)
+    return fail(pos, 431, "trailer section too large");
+  if (!trailer && line_.size() + piece > kMaxChunkLine + 2)
+    return fail(pos, 400, "chunk line too long");
+  std::string_view line;
+  if (line_.empty() && nl) {
+    line = input.substr(pos, piece);
+  } else {
+    line_.append(input.substr(pos, piece));
+    line = line_;
+  }
+  pos += piece;
+  if (!nl) return {Status::NeedMore, pos};
+  // RFC 9112 §7.1: lines end in CRLF; a bare CR or LF anywhere is an error.
+  if (line.size() < 2 || line[line.size() - 2] != '\r')
+    return fail(pos, 400, "bare LF in chunked body");
+  line.remove_suffix(2);
+  if (line.find('\r') != std::string_view::npos) return fail(pos, 400, "bare CR in chunked body");
+  if (trailer) trailer_bytes_ += line.size() + 2;
+  const Result r = trailer ? on_trailer_line(line, pos) : on_size_line(line, pos);
+  line_.clear();
+  return r;
+}
+
 ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, RequestBody& out) {
   if (state_ == State::Failed) return {Status::Error, 0};
   if (state_ == State::Finished) return {Status::Done, 0};
@@ -158,37 +193,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, RequestBody&
         break;
       case State::Size:
       case State::Trailer: {
-        // A line: taken straight from the input when whole, else gathered in line_.
-        const bool trailer = state_ == State::Trailer;
-        const void* nl = std::memchr(input.data() + pos, '\n', input.size() - pos);
-        const std::size_t end =
-            nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - input.data())
-               : input.size();
-        const std::size_t piece = end - pos + (nl ? 1 : 0);
-        // Bounds apply to the line still arriving, so a hostile client cannot make us buffer
-        // more; +2 because the final CRLF is not part of the bound.
-        if (trailer && trailer_bytes_ + line_.size() + piece > kMaxTrailerBytes + 2)
-          return fail(pos, 431, "trailer section too large");
-        if (!trailer && line_.size() + piece > kMaxChunkLine + 2)
-          return fail(pos, 400, "chunk line too long");
-        std::string_view line;
-        if (line_.empty() && nl) {
-          line = input.substr(pos, piece);
-        } else {
-          line_.append(input.substr(pos, piece));
-          line = line_;
-        }
-        pos += piece;
-        if (!nl) return {Status::NeedMore, pos};
-        // RFC 9112 §7.1: lines end in CRLF; a bare CR or LF anywhere is an error.
-        if (line.size() < 2 || line[line.size() - 2] != '\r')
-          return fail(pos, 400, "bare LF in chunked body");
-        line.remove_suffix(2);
-        if (line.find('\r') != std::string_view::npos)
-          return fail(pos, 400, "bare CR in chunked body");
-        if (trailer) trailer_bytes_ += line.size() + 2;
-        const Result r = trailer ? on_trailer_line(line, pos) : on_size_line(line, pos);
-        line_.clear();
+        const Result r = take_line(input, pos);
         if (r.status != Status::NeedMore) return r;
         break;
       }

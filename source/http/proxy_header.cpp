@@ -179,55 +179,11 @@ ProxyResult ProxyHeaderParser::v1_parse(std::string_view line, std::size_t consu
 ProxyResult ProxyHeaderParser::v2(std::string_view data) {
   if (phase_ == Phase::V2Fixed) {
     if (data.size() < kV2Fixed) return {};
-    const std::uint8_t version_command = byte_at(data, 12);
-    if ((version_command >> 4) != 2) return fail("PROXY v2 version is not 2");
-    v2_command_ = version_command & 0x0F;
-    if (v2_command_ != kCommandLocal && v2_command_ != kCommandProxy)
-      return fail("PROXY v2 command is neither LOCAL nor PROXY");
-    v2_total_ = kV2Fixed + be16(data, 14);
-    v2_family_ = byte_at(data, 13);
-    pos_ = kV2Fixed;
-    header_.use_real_peer = true;
-    if (v2_command_ == kCommandLocal) {
-      // The proxy's own connection (a health check): "the receiver must use the real
-      // connection endpoints and discard the protocol block including the family".
-      header_.protocol = "LOCAL";
-      phase_ = Phase::V2Skip;
-    } else {
-      const std::uint8_t family = v2_family_ >> 4, transport = v2_family_ & 0x0F;
-      if (family > kFamilyUnix || transport > kTransportDgram)
-        return fail("PROXY v2 address family or transport is not one the spec defines");
-      header_.protocol = "UNSPEC";
-      if (family == kFamilyUnspec || transport == kTransportUnspec) {
-        // "The receiver should ignore address information" and may use the real peer.
-        phase_ = Phase::V2Skip;
-      } else {
-        v2_addr_len_ = family == kFamilyInet ? 12 : family == kFamilyInet6 ? 36 : 216;
-        if (v2_total_ < kV2Fixed + v2_addr_len_)
-          return fail("PROXY v2 length is shorter than its address family's addresses");
-        phase_ = Phase::V2Addresses;
-      }
-    }
+    if (!v2_fixed(data)) return result_;
   }
   if (phase_ == Phase::V2Addresses) {
     if (data.size() < kV2Fixed + v2_addr_len_) return {};
-    const std::uint8_t family = v2_family_ >> 4, transport = v2_family_ & 0x0F;
-    // TCP over IPv4 or IPv6 is what an HTTP connection is. UDP and AF_UNIX are valid
-    // combinations this receiver does not use: the spec has it fall back to the real peer.
-    if (transport == kTransportStream && (family == kFamilyInet || family == kFamilyInet6)) {
-      const int af = family == kFamilyInet ? AF_INET : AF_INET6;
-      const std::size_t n = af == AF_INET ? 4 : 16;
-      const char* a = data.data() + kV2Fixed;
-      header_.use_real_peer = false;
-      header_.family = af;
-      header_.protocol = af == AF_INET ? "TCP4" : "TCP6";
-      header_.source_addr = binary_address(af, a);
-      header_.dest_addr = binary_address(af, a + n);
-      header_.source_port = be16(data, kV2Fixed + 2 * n);
-      header_.dest_port = be16(data, kV2Fixed + 2 * n + 2);
-    }
-    pos_ = kV2Fixed + v2_addr_len_;
-    phase_ = Phase::V2Tlvs;
+    v2_addresses(data);
   }
   if (phase_ == Phase::V2Tlvs) {
     // The TLVs are skipped, but they must tile the rest of the header exactly: a length
@@ -243,6 +199,61 @@ ProxyResult ProxyHeaderParser::v2(std::string_view data) {
   }
   if (data.size() < v2_total_) return {};
   return finish(ProxyStatus::Done, v2_total_);
+}
+
+// The 16 fixed bytes: which phase comes next. False after fail().
+bool ProxyHeaderParser::v2_fixed(std::string_view data) {
+  const std::uint8_t version_command = byte_at(data, 12);
+  if ((version_command >> 4) != 2) return fail("PROXY v2 version is not 2"), false;
+  v2_command_ = version_command & 0x0F;
+  if (v2_command_ != kCommandLocal && v2_command_ != kCommandProxy)
+    return fail("PROXY v2 command is neither LOCAL nor PROXY"), false;
+  v2_total_ = kV2Fixed + be16(data, 14);
+  v2_family_ = byte_at(data, 13);
+  pos_ = kV2Fixed;
+  header_.use_real_peer = true;
+  if (v2_command_ == kCommandLocal) {
+    // The proxy's own connection (a health check): "the receiver must use the real
+    // connection endpoints and discard the protocol block including the family".
+    header_.protocol = "LOCAL";
+    phase_ = Phase::V2Skip;
+    return true;
+  }
+  const std::uint8_t family = v2_family_ >> 4, transport = v2_family_ & 0x0F;
+  if (family > kFamilyUnix || transport > kTransportDgram)
+    return fail("PROXY v2 address family or transport is not one the spec defines"), false;
+  header_.protocol = "UNSPEC";
+  if (family == kFamilyUnspec || transport == kTransportUnspec) {
+    // "The receiver should ignore address information" and may use the real peer.
+    phase_ = Phase::V2Skip;
+    return true;
+  }
+  v2_addr_len_ = family == kFamilyInet ? 12 : family == kFamilyInet6 ? 36 : 216;
+  if (v2_total_ < kV2Fixed + v2_addr_len_)
+    return fail("PROXY v2 length is shorter than its address family's addresses"), false;
+  phase_ = Phase::V2Addresses;
+  return true;
+}
+
+// The address block, all of it in `data`; then the TLVs.
+void ProxyHeaderParser::v2_addresses(std::string_view data) {
+  const std::uint8_t family = v2_family_ >> 4, transport = v2_family_ & 0x0F;
+  // TCP over IPv4 or IPv6 is what an HTTP connection is. UDP and AF_UNIX are valid
+  // combinations this receiver does not use: the spec has it fall back to the real peer.
+  if (transport == kTransportStream && (family == kFamilyInet || family == kFamilyInet6)) {
+    const int af = family == kFamilyInet ? AF_INET : AF_INET6;
+    const std::size_t n = af == AF_INET ? 4 : 16;
+    const char* a = data.data() + kV2Fixed;
+    header_.use_real_peer = false;
+    header_.family = af;
+    header_.protocol = af == AF_INET ? "TCP4" : "TCP6";
+    header_.source_addr = binary_address(af, a);
+    header_.dest_addr = binary_address(af, a + n);
+    header_.source_port = be16(data, kV2Fixed + 2 * n);
+    header_.dest_port = be16(data, kV2Fixed + 2 * n + 2);
+  }
+  pos_ = kV2Fixed + v2_addr_len_;
+  phase_ = Phase::V2Tlvs;
 }
 
 }  // namespace gthreadd::http

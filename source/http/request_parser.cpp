@@ -1,13 +1,11 @@
 #include "gthreadd/http/request_parser.hpp"
 
-#include <arpa/inet.h>
-
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 
 #include "gthreadd/http/char_class.hpp"
+#include "gthreadd/http/field_syntax.hpp"
 
 namespace gthreadd::http {
 
@@ -29,46 +27,6 @@ constexpr std::array<bool, 256> make_target_table() {
 }
 constexpr auto kTargetChar = make_target_table();
 
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// Content-Length = 1*DIGIT (RFC 9110 §8.6); no sign, no spaces, no list, no overflow.
-bool parse_content_length(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.empty()) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return false;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  out = v;
-  return true;
-}
-
-// Calls fn(element) for each element of a #list (RFC 9110 §5.6.1), OWS trimmed.
-template <typename Fn>
-void for_each_list_element(std::string_view value, Fn&& fn) {
-  while (true) {
-    const auto comma = value.find(',');
-    fn(trim_ows(value.substr(0, comma)));
-    if (comma == std::string_view::npos) return;
-    value.remove_prefix(comma + 1);
-  }
-}
-
-bool is_known_coding(std::string_view c) noexcept {
-  // Registered codings we pass through undecoded ahead of chunked, as gunicorn 23 does.
-  return iequals(c, "gzip") || iequals(c, "x-gzip") || iequals(c, "deflate") ||
-         iequals(c, "compress") || iequals(c, "x-compress");
-}
-
 // Header values are most of a request head: check them 8 bytes at a time. A word with no
 // byte below 0x20 and no DEL is all field-vchar/SP (bytes >= 0x80 are obs-text, allowed);
 // any other word, e.g. one holding a legitimate HTAB, gets the exact per-byte check.
@@ -89,93 +47,6 @@ bool all_field_value_chars(std::string_view s) noexcept {
   for (; n != 0; ++p, --n)
     if (!is_field_value_char(static_cast<unsigned char>(*p))) return false;
   return true;
-}
-
-constexpr bool is_hex(char c) noexcept {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-constexpr bool is_unreserved(char c) noexcept {  // RFC 3986 §2.3
-  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
-
-constexpr bool is_sub_delim(char c) noexcept {  // RFC 3986 §2.2
-  return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
-}
-
-// reg-name = *( unreserved / pct-encoded / sub-delims ) (RFC 3986 §3.2.2), less ',': Host is a
-// singleton, and a comma is what a repeated Host looks like once merged into a list
-// (RFC 9110 §5.3), so "a, b" and "a,b" are refused alike.
-bool is_reg_name(std::string_view s) noexcept {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size()) return false;
-      if (!is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
-      i += 2;
-    } else if (!is_unreserved(c) && (c == ',' || !is_sub_delim(c))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// IP-literal = "[" ( IPv6address / IPvFuture ) "]", given without its brackets.
-bool is_ip_literal(std::string_view s) noexcept {
-  if (!s.empty() && (s.front() == 'v' || s.front() == 'V')) {
-    // IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
-    std::size_t i = 1;
-    while (i < s.size() && is_hex(s[i])) ++i;
-    if (i == 1 || i >= s.size() || s[i] != '.' || i + 1 == s.size()) return false;
-    for (++i; i < s.size(); ++i)
-      if (!is_unreserved(s[i]) && !is_sub_delim(s[i]) && s[i] != ':') return false;
-    return true;
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  if (s.empty() || s.size() >= sizeof text) return false;
-  std::memcpy(text, s.data(), s.size());
-  in6_addr addr{};
-  return ::inet_pton(AF_INET6, text, &addr) == 1;
-}
-
-// RFC 9112 §3.2: Host = uri-host [ ":" port ]; a server MUST answer 400 to an invalid one.
-// An empty value is grammatical, but is what a client sends only for a target URI without
-// an authority (§3.2); every target we serve is an http(s) URI, whose authority must not be
-// empty (RFC 9110 §4.2.1: a recipient MUST reject such a URI as invalid; RFC 9112 §3.3 lets
-// the server reject it), so an empty Host is a 400 too. No userinfo ("u@h"), no path.
-bool is_valid_host(std::string_view v) noexcept {
-  if (v.empty()) return false;
-  std::string_view host = v, port;
-  bool has_port = false;
-  if (v.front() == '[') {
-    const auto close = v.find(']');
-    if (close == std::string_view::npos) return false;
-    const std::string_view rest = v.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return false;
-      port = rest.substr(1);
-      has_port = true;
-    }
-    if (!is_ip_literal(v.substr(1, close - 1))) return false;
-  } else {
-    const auto colon = v.find(':');
-    if (colon != std::string_view::npos) {
-      host = v.substr(0, colon);
-      port = v.substr(colon + 1);
-      has_port = true;
-    }
-    if (host.empty() || !is_reg_name(host)) return false;  // IPv4address is a reg-name too
-  }
-  if (!has_port) return true;
-  // port = *DIGIT (RFC 3986 §3.2.3: may be empty); a number over 65535 names no port.
-  if (port.size() > 5) return false;
-  unsigned n = 0;
-  for (char c : port) {
-    if (!is_digit(c)) return false;
-    n = n * 10 + static_cast<unsigned>(c - '0');
-  }
-  return n <= 65535;
 }
 
 }  // namespace
@@ -445,124 +316,6 @@ bool RequestParser::keep_underscore_field(std::string_view name) {
     case HeaderMap::Drop: break;
   }
   return false;
-}
-
-// RFC 9112 §6.1 and §7: Transfer-Encoding is a list whose last coding must be chunked,
-// chunked exactly once; unknown codings are 501, anything unparseable is 400.
-bool RequestParser::apply_transfer_encoding(std::string_view value, bool& chunked, bool& unknown) {
-  bool ok = true;
-  for_each_list_element(value, [&](std::string_view coding) {
-    if (!ok) return;
-    if (!is_token(coding)) {  // also catches empty elements and non-ASCII padding
-      ok = false;
-      fail(400, "invalid Transfer-Encoding");
-    } else if (iequals(coding, "chunked")) {
-      if (chunked) ok = false, fail(400, "chunked applied twice");
-      chunked = true;
-    } else if (chunked) {
-      ok = false;
-      fail(400, "Transfer-Encoding does not end with chunked");
-    } else if (!is_known_coding(coding)) {
-      unknown = true;  // 501, unless a framing conflict makes it a 400 (decided in finish)
-    }
-  });
-  return ok;
-}
-
-bool RequestParser::finish(std::string_view buffer, Request& out) {
-  out.clear();
-  // The Request gets its own copy of the head and of the folded values (one memcpy of a few
-  // hundred bytes, into capacity kept across requests): nothing it holds can dangle when the
-  // read buffer grows, moves or is compacted while the body arrives or the app runs.
-  std::vector<char>& copy = out.storage_;
-  copy.assign(buffer.data(), buffer.data() + scanned_);
-  copy.insert(copy.end(), folded_.begin(), folded_.end());
-  if (limits_
-          .casefold_method)  // gunicorn 22+: after validation, so only unconventional ones change
-    for (std::size_t i = request_start_; i < request_start_ + method_len_; ++i)
-      if (copy[i] >= 'a' && copy[i] <= 'z') copy[i] = static_cast<char>(copy[i] - 'a' + 'A');
-  const std::string_view head(copy.data(), scanned_);
-  const std::string_view folded(copy.data() + scanned_, folded_.size());
-
-  out.method = head.substr(request_start_, method_len_);
-  out.target = head.substr(target_off_, target_len_);
-  out.path = path_is_root_ ? std::string_view("/") : head.substr(path_off_, path_len_);
-  out.query = head.substr(query_off_, query_len_);
-  out.version_minor = version_minor_;
-
-  std::size_t hosts = 0, content_types = 0;
-  bool has_cl = false, has_te = false, chunked = false, unknown_coding = false;
-  bool close = false, keep_alive = false;
-  std::uint64_t content_length = 0;
-  for (const FieldOffsets& f : fields_) {
-    const std::string_view name = head.substr(f.name_off, f.name_len);
-    const std::string_view value =
-        f.folded ? folded.substr(f.value_off, f.value_len) : head.substr(f.value_off, f.value_len);
-    out.headers.push_back({name, value});
-    switch (name.size()) {  // cheap pre-filter before the case-insensitive compares
-      case 4:
-        if (iequals(name, "host")) {
-          if (++hosts > 1) return fail(400, "repeated Host"), false;
-          if (!is_valid_host(value)) return fail(400, "invalid Host"), false;
-        }
-        break;
-      case 12:
-        // RFC 9110 §8.3: a singleton; repeats cannot be merged, and implementations that
-        // keep the last or the first disagree about the body (gunicorn 26.1 refuses them).
-        if (iequals(name, "content-type") && ++content_types > 1)
-          return fail(400, "repeated Content-Type"), false;
-        break;
-      case 6:
-        if (iequals(name, "expect") && version_minor_ == 1 && iequals(value, "100-continue"))
-          out.expect_continue = true;
-        // Other expectations are ignored, as gunicorn does; RFC 9110 §10.1.1 allows a 417
-        // but ignoring lets the app decide.
-        break;
-      case 10:
-        if (iequals(name, "connection"))
-          for_each_list_element(value, [&](std::string_view t) {
-            close |= iequals(t, "close");
-            keep_alive |= iequals(t, "keep-alive");
-          });
-        break;
-      case 14:
-        if (iequals(name, "content-length")) {
-          // Even equal copies are refused (RFC 9110 §8.6 allows merging them; gunicorn
-          // does not, and neither does any smuggling-safe front end we sit behind).
-          if (has_cl) return fail(400, "repeated Content-Length"), false;
-          if (!parse_content_length(value, content_length))
-            return fail(400, "invalid Content-Length"), false;
-          has_cl = true;
-        }
-        break;
-      case 17:
-        if (iequals(name, "transfer-encoding")) {
-          // RFC 9112 §6.1: chunked on HTTP/1.0 is only ever seen in smuggling attempts.
-          if (version_minor_ == 0) return fail(400, "Transfer-Encoding on HTTP/1.0"), false;
-          has_te = true;
-          if (!apply_transfer_encoding(value, chunked, unknown_coding)) return false;
-        }
-        break;
-      default: break;
-    }
-  }
-  // RFC 9112 §6.1: CL with TE is a smuggling attempt whatever the codings say; it wins over 501.
-  if (has_te && has_cl) return fail(400, "both Content-Length and Transfer-Encoding"), false;
-  if (unknown_coding) return fail(501, "unsupported transfer coding"), false;
-  if (has_te && !chunked) return fail(400, "Transfer-Encoding does not end with chunked"), false;
-  // RFC 9112 §3.2: exactly one Host on HTTP/1.1 (repeats are refused above, on any version).
-  if (version_minor_ == 1 && hosts == 0) return fail(400, "missing Host"), false;
-  if (chunked) {
-    out.framing = BodyFraming::Chunked;
-  } else if (has_cl) {
-    if (limits_.body != 0 && content_length > limits_.body)
-      return fail(413, "request body too large"), false;
-    out.framing = BodyFraming::ContentLength;
-    out.content_length = content_length;
-  }
-  // RFC 9112 §9.3: persistent by default on 1.1; 1.0 only when asked for.
-  out.keep_alive = !close && (version_minor_ == 1 || keep_alive);
-  return true;
 }
 
 }  // namespace gthreadd::http

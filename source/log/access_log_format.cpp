@@ -204,13 +204,187 @@ void append_escaped(std::string& out, std::string_view value) {
   }
 }
 
+[[noreturn]] void fail_at(std::string_view format, std::size_t at, const char* why) {
+  throw std::invalid_argument("access log format: " + std::string(why) + " at position " +
+                              std::to_string(at) + " of '" + std::string(format) + "'");
+}
+
+// "%(name)": the key of the directive starting at `start`; `i` is just past '%' and is left
+// just past the closing ')'. Python allows nested parentheses in the key.
+std::string_view read_key(std::string_view format, std::size_t start, std::size_t& i) {
+  if (i >= format.size() || format[i] != '(') fail_at(format, start, "expected '%(name)s' or '%%'");
+  int depth = 1;
+  const std::size_t key_start = ++i;
+  for (; i < format.size() && depth > 0; ++i) {
+    if (format[i] == '(') ++depth;
+    else if (format[i] == ')') --depth;
+  }
+  if (depth != 0) fail_at(format, start, "unclosed '%('");
+  return format.substr(key_start, i - 1 - key_start);
+}
+
+// What follows the key, as Python's %-format reads it: flags, width, precision, length
+// modifier and the conversion, left at `i`. Only '-', width and precision change the output.
+void read_conversion(std::string_view format, std::size_t start, std::size_t& i,
+                     AccessLogFormat::Part& part) {
+  bool left = false;
+  while (i < format.size() && std::string_view("#0- +").find(format[i]) != std::string_view::npos) {
+    left = left || format[i] == '-';
+    ++i;
+  }
+  while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
+    part.width = part.width * 10 + (format[i++] - '0');
+    if (part.width > 10000) fail_at(format, start, "width too large");
+  }
+  if (left) part.width = -part.width;
+  if (i < format.size() && format[i] == '.') {
+    part.precision = 0;
+    while (++i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
+      part.precision = part.precision * 10 + (format[i] - '0');
+      if (part.precision > 10000) fail_at(format, start, "precision too large");
+    }
+  }
+  while (i < format.size() && std::string_view("hlL").find(format[i]) != std::string_view::npos)
+    ++i;
+  if (i >= format.size() ||
+      std::string_view("sdiraufgeEFGxXoc").find(format[i]) == std::string_view::npos) {
+    fail_at(format, start, "missing conversion after '%(name)', such as 's'");
+  }
+}
+
+// How an atom's value is written: SafeAtoms escapes '"' in string atoms (not in numbers),
+// and bytes from the wire or the app's headers are latin-1, written as UTF-8.
+struct Shown {
+  bool escape = true;
+  bool latin1 = false;
+};
+
+// The atoms that are bytes from the wire or the app's headers. False for any other atom.
+bool put_wire_atom(const AccessLogFormat::Part& part, const AccessRecord& r, std::string& value) {
+  switch (part.atom) {
+    case Atom::RequestLine:
+      value.append(r.method).append(" ").append(r.raw_uri).append(" ").append(r.protocol);
+      return true;
+    case Atom::Method: value.append(r.method); return true;
+    case Atom::Path: value.append(r.path); return true;
+    case Atom::Query: value.append(r.query); return true;
+    case Atom::Protocol: value.append(r.protocol); return true;
+    case Atom::Referer: {
+      auto text = joined_header(r.request_headers, "referer");
+      value.append(text ? *text : "-");
+      return true;
+    }
+    case Atom::UserAgent: {
+      auto text = joined_header(r.request_headers, "user-agent");
+      value.append(text ? *text : "-");
+      return true;
+    }
+    case Atom::RequestHeader: {
+      auto text = last_header(r.request_headers, part.text);
+      value.append(text ? *text : "-");
+      return true;
+    }
+    case Atom::ResponseHeader: {
+      auto text = last_header(r.response_headers, part.text);
+      value.append(text ? *text : "-");
+      return true;
+    }
+    default: return false;
+  }
+}
+
+// The time stamp and the durations. False for any other atom.
+bool put_time_atom(Atom atom, const AccessRecord& r, std::string& value, Shown& how) {
+  const auto micros = r.duration.count() < 0 ? 0 : r.duration.count();
+  switch (atom) {
+    case Atom::Time: value.append(clf_time(r.start + r.duration)); return true;
+    case Atom::Seconds: value.append(std::to_string(micros / 1000000)); break;
+    case Atom::Micros: value.append(std::to_string(micros)); break;
+    case Atom::Millis: value.append(std::to_string(micros / 1000)); break;
+    case Atom::SecondsDecimal: {
+      char text[32];
+      std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micros / 1000000),
+                    static_cast<long long>(micros % 1000000));
+      value.append(text);
+      return true;
+    }
+    default: return false;
+  }
+  how.escape = false;  // the whole numbers
+  return true;
+}
+
+// {name}e: the environ variable, looked up upper-cased first (SafeAtoms lower-cased the key).
+void put_environ(const AccessLogFormat::Part& part, const AccessRecord& r, std::string& value) {
+  std::optional<std::string> text;
+  if (r.environ) {
+    std::string upper(part.text);
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    text = r.environ(upper);
+    if (!text && upper != part.text) text = r.environ(part.text);
+  }
+  value.append(text ? *text : "-");
+}
+
+// Appends one atom's value (never a Literal) to `value`, and says how it is to be written.
+Shown put_atom(const AccessLogFormat::Part& part, const AccessRecord& r, std::string& value) {
+  Shown how;
+  if (put_wire_atom(part, r, value)) {
+    how.latin1 = true;
+    return how;
+  }
+  if (put_time_atom(part.atom, r, value, how)) return how;
+  switch (part.atom) {
+    // environ['REMOTE_ADDR'] as it is: empty for a unix-socket peer, as in gunicorn,
+    // whose accept() gets '' as the peer's address there.
+    case Atom::RemoteAddr: value.append(r.remote_addr); break;
+    case Atom::Ident: value.append("-"); break;
+    case Atom::User: {
+      auto user = basic_auth_user(r.request_headers);
+      value.append(user ? *user : "-");
+      break;
+    }
+    case Atom::Status: value.append(std::to_string(r.status)); break;
+    case Atom::BytesB:
+    case Atom::Bytesb:
+      // gunicorn: str(resp.sent) whenever it is known, so 0 bytes prints "0".
+      value.append(r.response_length ? std::to_string(*r.response_length) : "-");
+      how.escape = part.atom == Atom::Bytesb;
+      break;
+    case Atom::Pid: value.append("<" + std::to_string(r.pid ? r.pid : ::getpid()) + ">"); break;
+    case Atom::Environ: put_environ(part, r, value); break;
+    default: value.append("-"); break;  // Unknown
+  }
+  return how;
+}
+
+// SafeAtoms escapes first, then Python's %-format applies precision and width.
+void append_shown(std::string& out, const AccessLogFormat::Part& part, const std::string& value,
+                  Shown how, std::string& escaped) {
+  std::string_view shown = value;
+  if (how.escape && value.find('"') != std::string::npos) {
+    escaped.clear();
+    append_escaped(escaped, value);
+    shown = escaped;
+  }
+  if (part.precision >= 0 && shown.size() > static_cast<std::size_t>(part.precision)) {
+    shown = shown.substr(0, static_cast<std::size_t>(part.precision));
+  }
+  const std::size_t width = static_cast<std::size_t>(part.width < 0 ? -part.width : part.width);
+  const std::size_t pad = shown.size() < width ? width - shown.size() : 0;
+  if (part.width > 0) out.append(pad, ' ');
+  // Precision and width above counted characters: one byte each in latin-1.
+  if (how.latin1 && !all_ascii(shown)) {
+    append_latin1_as_utf8(out, shown);
+  } else {
+    out += shown;
+  }
+  if (part.width < 0) out.append(pad, ' ');
+}
+
 }  // namespace
 
 AccessLogFormat::AccessLogFormat(std::string_view format) {
-  auto fail = [&](std::size_t at, const char* why) {
-    throw std::invalid_argument("access log format: " + std::string(why) + " at position " +
-                                std::to_string(at) + " of '" + std::string(format) + "'");
-  };
   std::string literal;
   for (std::size_t i = 0; i < format.size(); ++i) {
     if (format[i] != '%') {
@@ -222,60 +396,32 @@ AccessLogFormat::AccessLogFormat(std::string_view format) {
       literal += '%';
       continue;
     }
-    if (i >= format.size() || format[i] != '(') fail(start, "expected '%(name)s' or '%%'");
-    // Python allows nested parentheses in the key.
-    int depth = 1;
-    const std::size_t key_start = ++i;
-    for (; i < format.size() && depth > 0; ++i) {
-      if (format[i] == '(') ++depth;
-      else if (format[i] == ')') --depth;
-    }
-    if (depth != 0) fail(start, "unclosed '%('");
-    const auto key = format.substr(key_start, i - 1 - key_start);
+    const std::string_view key = read_key(format, start, i);
     Part part;
-    bool left = false;
-    while (i < format.size() &&
-           std::string_view("#0- +").find(format[i]) != std::string_view::npos) {
-      left = left || format[i] == '-';
-      ++i;
-    }
-    while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
-      part.width = part.width * 10 + (format[i++] - '0');
-      if (part.width > 10000) fail(start, "width too large");
-    }
-    if (left) part.width = -part.width;
-    if (i < format.size() && format[i] == '.') {
-      part.precision = 0;
-      while (++i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
-        part.precision = part.precision * 10 + (format[i] - '0');
-        if (part.precision > 10000) fail(start, "precision too large");
-      }
-    }
-    while (i < format.size() && std::string_view("hlL").find(format[i]) != std::string_view::npos)
-      ++i;
-    if (i >= format.size() ||
-        std::string_view("sdiraufgeEFGxXoc").find(format[i]) == std::string_view::npos) {
-      fail(start, "missing conversion after '%(name)', such as 's'");
-    }
+    read_conversion(format, start, i, part);
     if (!literal.empty()) parts_.push_back({Atom::Literal, std::move(literal)});
     literal.clear();
-    if (key.starts_with("{")) {
-      // SafeAtoms lower-cases the whole key, so "{Host}I" works like "{host}i".
-      const auto name = lower(key);
-      const auto close = name.rfind('}');
-      const auto suffix = close == std::string::npos ? std::string() : name.substr(close + 1);
-      part.text = close == std::string::npos ? std::string() : name.substr(1, close - 1);
-      part.atom = suffix == "i"   ? Atom::RequestHeader
-                  : suffix == "o" ? Atom::ResponseHeader
-                  : suffix == "e" ? Atom::Environ
-                                  : Atom::Unknown;
-      needs_environ_ = needs_environ_ || part.atom == Atom::Environ;
-    } else {
-      part.atom = atom_for(key);
-    }
-    parts_.push_back(std::move(part));
+    add_atom(key, std::move(part));
   }
   if (!literal.empty()) parts_.push_back({Atom::Literal, std::move(literal)});
+}
+
+void AccessLogFormat::add_atom(std::string_view key, Part part) {
+  if (key.starts_with("{")) {
+    // SafeAtoms lower-cases the whole key, so "{Host}I" works like "{host}i".
+    const auto name = lower(key);
+    const auto close = name.rfind('}');
+    const auto suffix = close == std::string::npos ? std::string() : name.substr(close + 1);
+    part.text = close == std::string::npos ? std::string() : name.substr(1, close - 1);
+    part.atom = suffix == "i"   ? Atom::RequestHeader
+                : suffix == "o" ? Atom::ResponseHeader
+                : suffix == "e" ? Atom::Environ
+                                : Atom::Unknown;
+    needs_environ_ = needs_environ_ || part.atom == Atom::Environ;
+  } else {
+    part.atom = atom_for(key);
+  }
+  parts_.push_back(std::move(part));
 }
 
 void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
@@ -288,123 +434,8 @@ void AccessLogFormat::format(const AccessRecord& r, std::string& out) const {
       continue;
     }
     value.clear();
-    const auto micros = r.duration.count() < 0 ? 0 : r.duration.count();
-    bool escape = true;
-    bool latin1 = false;  // bytes from the wire or the app's headers: written as UTF-8
-    auto put = [&](std::string_view text) { value.append(text); };
-    auto put_or_dash = [&](std::optional<std::string_view> text) { put(text ? *text : "-"); };
-    switch (part.atom) {
-      // environ['REMOTE_ADDR'] as it is: empty for a unix-socket peer, as in gunicorn,
-      // whose accept() gets '' as the peer's address there.
-      case Atom::RemoteAddr: put(r.remote_addr); break;
-      case Atom::Ident: put("-"); break;
-      case Atom::User: {
-        auto user = basic_auth_user(r.request_headers);
-        put(user ? *user : "-");
-        break;
-      }
-      case Atom::Time: put(clf_time(r.start + r.duration)); break;
-      case Atom::RequestLine:
-        put(r.method), put(" "), put(r.raw_uri), put(" "), put(r.protocol);
-        latin1 = true;
-        break;
-      case Atom::Status: put(std::to_string(r.status)); break;
-      case Atom::Method:
-        put(r.method);
-        latin1 = true;
-        break;
-      case Atom::Path:
-        put(r.path);
-        latin1 = true;
-        break;
-      case Atom::Query:
-        put(r.query);
-        latin1 = true;
-        break;
-      case Atom::Protocol:
-        put(r.protocol);
-        latin1 = true;
-        break;
-      case Atom::BytesB:
-      case Atom::Bytesb:
-        // gunicorn: str(resp.sent) whenever it is known, so 0 bytes prints "0".
-        put(r.response_length ? std::to_string(*r.response_length) : "-");
-        escape = part.atom == Atom::Bytesb;
-        break;
-      case Atom::Referer: {
-        auto text = joined_header(r.request_headers, "referer");
-        put(text ? *text : "-");
-        latin1 = true;
-        break;
-      }
-      case Atom::UserAgent: {
-        auto text = joined_header(r.request_headers, "user-agent");
-        put(text ? *text : "-");
-        latin1 = true;
-        break;
-      }
-      case Atom::Seconds:
-        put(std::to_string(micros / 1000000));
-        escape = false;
-        break;
-      case Atom::Micros:
-        put(std::to_string(micros));
-        escape = false;
-        break;
-      case Atom::Millis:
-        put(std::to_string(micros / 1000));
-        escape = false;
-        break;
-      case Atom::SecondsDecimal: {
-        char text[32];
-        std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micros / 1000000),
-                      static_cast<long long>(micros % 1000000));
-        put(text);
-        break;
-      }
-      case Atom::Pid: put("<" + std::to_string(r.pid ? r.pid : ::getpid()) + ">"); break;
-      case Atom::RequestHeader:
-        put_or_dash(last_header(r.request_headers, part.text));
-        latin1 = true;
-        break;
-      case Atom::ResponseHeader:
-        put_or_dash(last_header(r.response_headers, part.text));
-        latin1 = true;
-        break;
-      case Atom::Environ: {
-        std::optional<std::string> text;
-        if (r.environ) {
-          std::string upper(part.text);
-          for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-          text = r.environ(upper);
-          if (!text && upper != part.text) text = r.environ(part.text);
-        }
-        put(text ? *text : "-");
-        break;
-      }
-      case Atom::Unknown:
-      case Atom::Literal: put("-"); break;
-    }
-    // SafeAtoms escapes first, then Python's %-format applies precision and width.
-    std::string_view shown = value;
-    if (escape && value.find('"') != std::string::npos) {
-      escaped.clear();
-      append_escaped(escaped, value);
-      shown = escaped;
-    }
-    if (part.precision >= 0 && shown.size() > static_cast<std::size_t>(part.precision)) {
-      shown = shown.substr(0, static_cast<std::size_t>(part.precision));
-    }
-    const std::size_t width = static_cast<std::size_t>(part.width < 0 ? -part.width : part.width);
-    const std::size_t pad = shown.size() < width ? width - shown.size() : 0;
-    if (part.width > 0) out.append(pad, ' ');
-    // Precision and width above counted characters: one byte each in latin-1.
-    if (latin1 && !all_ascii(shown)) {
-      append_latin1_as_utf8(out, shown);
-    } else {
-      out += shown;
-    }
-    if (part.width < 0) out.append(pad, ' ');
+    const Shown how = put_atom(part, r, value);
+    append_shown(out, part, value, how, escaped);
   }
 }
 

@@ -5,7 +5,10 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -52,6 +55,70 @@ void log_config_error(const config::ConfigError& e) {
   }
 }
 
+// Start-up before the process title and the sockets: the environment, daemon mode, the
+// error log and the checks that refuse to start. False after saying why on stderr.
+bool prepare_master(const config::Settings& settings) {
+  try {
+    apply_raw_env(settings);
+    if (settings.daemon) daemonize(settings.enable_stdio_inheritance);
+    log::init_error_log(settings);
+    log_current_configuration(settings);
+    if (auto error = check_body_tmp_dir(settings); !error.empty()) throw std::runtime_error(error);
+    // The certificate and key are read now, as gunicorn's create_sockets checks them at
+    // start-up: a bad path or a key that does not match is one line and exit 1.
+    if (auto error = tls::install(settings); !error.empty()) throw std::runtime_error(error);
+    fit_fd_limit(settings);
+    for (const auto& warning : settings.config_warnings) spdlog::warn("{}", warning);
+    prepare_log_files(settings);
+  } catch (const std::exception& e) {
+    std::cerr << "Error: " << e.what() << '\n';
+    return false;
+  }
+  return true;
+}
+
+// The listening sockets, --umask applied to the unix socket files and those chowned to the
+// worker user. Nothing after logging why.
+std::optional<std::vector<net::Listener>> open_listeners(const config::Settings& settings) {
+  std::vector<net::Listener> listeners;
+  try {
+    // --umask applies to the unix socket files we create, as in gunicorn's create_sockets.
+    const mode_t old_umask = ::umask(static_cast<mode_t>(settings.umask));
+    net::BindRetry retry;  // gunicorn's 5 attempts a second apart, logged here
+    retry.log = [](bool debug, const std::string& line) {
+      debug ? spdlog::debug("{}", line) : spdlog::error("{}", line);
+    };
+    listeners = net::bind_listeners(settings, retry);
+    ::umask(old_umask);
+    // gunicorn's sock.py chowns a unix socket to the worker user and group after bind, so a
+    // proxy running as that user can connect when --umask keeps others out.
+    for (const auto& l : listeners) {
+      if (!l.is_unix || l.inherited || l.address.kind != config::BindAddress::Kind::Unix) continue;
+      if (auto error = chown_for_workers(settings, l.address.path); !error.empty())
+        throw std::runtime_error(error);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());  // "Can't connect to ('127.0.0.1', 8000)" from bind_listeners
+    return std::nullopt;
+  }
+  return listeners;
+}
+
+// --preload: import the app once in the master; workers inherit it through fork (with
+// CPython's fork hooks). The master stays single-threaded: no TBB here. False after logging
+// why (gunicorn's exit status 4, "App failed to load").
+bool preload_app(const config::Settings& settings, std::unique_ptr<wsgi::AppRunner>& preloaded) {
+  try {
+    wsgi::start_interpreter(settings);
+    preloaded = std::make_unique<wsgi::AppRunner>(settings);
+  } catch (const std::exception& e) {
+    spdlog::error("Exception while preloading the app:\n{}", e.what());
+    spdlog::error("Reason: App failed to load.");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int run_main(int argc, char** argv) {
@@ -83,46 +150,12 @@ int run_main(int argc, char** argv) {
   }
   if (settings.check_config) return check_config(settings);
 
-  try {
-    apply_raw_env(settings);
-    if (settings.daemon) daemonize(settings.enable_stdio_inheritance);
-    log::init_error_log(settings);
-    log_current_configuration(settings);
-    if (auto error = check_body_tmp_dir(settings); !error.empty()) throw std::runtime_error(error);
-    // The certificate and key are read now, as gunicorn's create_sockets checks them at
-    // start-up: a bad path or a key that does not match is one line and exit 1.
-    if (auto error = tls::install(settings); !error.empty()) throw std::runtime_error(error);
-    fit_fd_limit(settings);
-    for (const auto& warning : settings.config_warnings) spdlog::warn("{}", warning);
-    prepare_log_files(settings);
-  } catch (const std::exception& e) {
-    std::cerr << "Error: " << e.what() << '\n';
-    return 1;
-  }
+  if (!prepare_master(settings)) return 1;
   ProcessTitle::init(argc, argv);
   ProcessTitle::set("gthreadd: master [" + process_label(settings) + "]");
 
-  std::vector<net::Listener> listeners;
-  try {
-    // --umask applies to the unix socket files we create, as in gunicorn's create_sockets.
-    const mode_t old_umask = ::umask(static_cast<mode_t>(settings.umask));
-    net::BindRetry retry;  // gunicorn's 5 attempts a second apart, logged here
-    retry.log = [](bool debug, const std::string& line) {
-      debug ? spdlog::debug("{}", line) : spdlog::error("{}", line);
-    };
-    listeners = net::bind_listeners(settings, retry);
-    ::umask(old_umask);
-    // gunicorn's sock.py chowns a unix socket to the worker user and group after bind, so a
-    // proxy running as that user can connect when --umask keeps others out.
-    for (const auto& l : listeners) {
-      if (!l.is_unix || l.inherited || l.address.kind != config::BindAddress::Kind::Unix) continue;
-      if (auto error = chown_for_workers(settings, l.address.path); !error.empty())
-        throw std::runtime_error(error);
-    }
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());  // "Can't connect to ('127.0.0.1', 8000)" from bind_listeners
-    return 1;
-  }
+  auto listeners = open_listeners(settings);
+  if (!listeners) return 1;
 
   // A Python logging configuration: the master's records go to gunicorn.error too, as
   // gunicorn's Arbiter logs through its Logger; the lines above (bind retries) were written
@@ -134,21 +167,10 @@ int run_main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<wsgi::AppRunner> preloaded;
-  if (settings.preload_app) {
-    // --preload: import the app once in the master; workers inherit it through fork
-    // (with CPython's fork hooks). The master stays single-threaded: no TBB here.
-    try {
-      wsgi::start_interpreter(settings);
-      preloaded = std::make_unique<wsgi::AppRunner>(settings);
-    } catch (const std::exception& e) {
-      spdlog::error("Exception while preloading the app:\n{}", e.what());
-      spdlog::error("Reason: App failed to load.");
-      return 4;
-    }
-  }
+  if (settings.preload_app && !preload_app(settings, preloaded)) return 4;
   try {
     Arbiter arbiter(
-        settings, std::move(listeners), [parse_args] { return parse_args().settings; }, args,
+        settings, std::move(*listeners), [parse_args] { return parse_args().settings; }, args,
         std::move(preloaded));
     return arbiter.run();
   } catch (const std::exception& e) {

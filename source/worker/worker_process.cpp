@@ -37,12 +37,9 @@ namespace {
   ::_exit(code);
 }
 
-}  // namespace
-
-int run_worker(const config::Settings& settings, std::vector<net::Listener>& listeners,
-               const Heartbeat& heartbeat, wsgi::AppRunner* preloaded) {
-  // Signals first, while this process has one thread: pool threads created later inherit
-  // the mask, so TERM/INT/QUIT/USR1 reach only the signalfd the event loop reads.
+// Pool threads created later inherit this thread's mask, so TERM/INT/QUIT/USR1 reach only
+// the signalfd the event loop reads. Returns that signalfd (invalid if it failed).
+core::UniqueFd block_worker_signals() {
   sigset_t handled;
   sigemptyset(&handled);
   for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP, SIGWINCH, SIGTTIN, SIGTTOU, SIGUSR2})
@@ -54,7 +51,38 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
   sigaddset(&unblock, SIGCHLD);  // the app's subprocess calls must see their children
   ::pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
   ::signal(SIGPIPE, SIG_IGN);  // sendfile(2) has no MSG_NOSIGNAL
-  core::UniqueFd signal_fd(::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC));
+  return core::UniqueFd(::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC));
+}
+
+// --reload: watches the modules loaded at boot and --reload-extra-file's patterns.
+std::unique_ptr<FileWatcher> make_reload_watcher(const config::Settings& settings) {
+  auto files = wsgi::loaded_module_files();
+  files.insert(files.end(), settings.reload_extra_files.begin(), settings.reload_extra_files.end());
+  auto watcher = std::make_unique<FileWatcher>(
+      files, settings.reload_engine == "poll" ? WatchEngine::Poll : WatchEngine::Inotify);
+  // Modules imported after boot (a view imported by the first request) are watched too:
+  // once a second, only when sys.modules changed size, the list is read again under the
+  // GIL. --reload is a development setting; the event loop is untouched.
+  watcher->rescan_every(std::chrono::seconds(1), [seen = Py_ssize_t{-1}]() mutable {
+    std::vector<std::string> found;
+    const PyGILState_STATE gil = PyGILState_Ensure();
+    const Py_ssize_t count = PyDict_Size(PyImport_GetModuleDict());
+    if (count != seen) {
+      seen = count;
+      found = wsgi::loaded_module_files();
+    }
+    PyGILState_Release(gil);
+    return found;
+  });
+  return watcher;
+}
+
+}  // namespace
+
+int run_worker(const config::Settings& settings, std::vector<net::Listener>& listeners,
+               const Heartbeat& heartbeat, wsgi::AppRunner* preloaded) {
+  // Signals first, while this process has one thread (see block_worker_signals).
+  core::UniqueFd signal_fd = block_worker_signals();
   if (!signal_fd) {
     spdlog::error("signalfd: {}", std::strerror(errno));
     return kExitBootError;
@@ -69,27 +97,7 @@ int run_worker(const config::Settings& settings, std::vector<net::Listener>& lis
       owned_runner = std::make_unique<wsgi::AppRunner>(settings);
       runner = owned_runner.get();
     }
-    if (settings.reload) {
-      auto files = wsgi::loaded_module_files();
-      files.insert(files.end(), settings.reload_extra_files.begin(),
-                   settings.reload_extra_files.end());
-      watcher = std::make_unique<FileWatcher>(
-          files, settings.reload_engine == "poll" ? WatchEngine::Poll : WatchEngine::Inotify);
-      // Modules imported after boot (a view imported by the first request) are watched too:
-      // once a second, only when sys.modules changed size, the list is read again under the
-      // GIL. --reload is a development setting; the event loop is untouched.
-      watcher->rescan_every(std::chrono::seconds(1), [seen = Py_ssize_t{-1}]() mutable {
-        std::vector<std::string> found;
-        const PyGILState_STATE gil = PyGILState_Ensure();
-        const Py_ssize_t count = PyDict_Size(PyImport_GetModuleDict());
-        if (count != seen) {
-          seen = count;
-          found = wsgi::loaded_module_files();
-        }
-        PyGILState_Release(gil);
-        return found;
-      });
-    }
+    if (settings.reload) watcher = make_reload_watcher(settings);
   } catch (const wsgi::AppLoadError& e) {
     spdlog::error("Exception in worker process:\n{}", e.what());
     return kExitAppLoadError;

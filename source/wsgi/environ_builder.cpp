@@ -60,6 +60,27 @@ PyObject* decimal(std::uint64_t n) {
   return PyUnicode_DecodeLatin1(digits, end - digits, nullptr);
 }
 
+// Stores one header field under `key` (a reference this call takes over). One lookup for the
+// usual single field: setdefault stores it unless the name was seen; repeated fields are one
+// list-valued field (RFC 9110 §5.3), joined with "," exactly as gunicorn joins them.
+void add_field(PyObject* e, PyObject* key, std::string_view text) {
+  PyObject* value = latin1(text);
+  if (value == nullptr) {
+    Py_DECREF(key);
+    throw py::error_already_set();
+  }
+  PyObject* stored = PyDict_SetDefault(e, key, value);  // borrowed
+  if (stored != nullptr && stored != value) {
+    PyObject* joined = PyUnicode_FromFormat("%U,%U", stored, value);
+    const int rc = joined ? PyDict_SetItem(e, key, joined) : -1;
+    Py_XDECREF(joined);
+    if (rc != 0) stored = nullptr;
+  }
+  Py_DECREF(key);
+  Py_DECREF(value);
+  if (stored == nullptr) throw py::error_already_set();
+}
+
 void upper_into(std::string_view name, std::string& out) {
   out.assign(name);
   for (char& c : out)
@@ -106,6 +127,15 @@ constexpr std::array<const char*, 9> kMethods = {"GET",     "HEAD",  "POST",  "P
 
 EnvironBuilder::EnvironBuilder(const config::Settings& settings, py::object errors,
                                py::object file_wrapper) {
+  intern_keys();
+  // gunicorn takes SCRIPT_NAME from the process environment (-e SCRIPT_NAME=/app).
+  if (const char* sn = std::getenv("SCRIPT_NAME")) script_name_ = sn;
+  read_forwarding(settings);
+  index_known_headers();
+  fill_template(settings, std::move(errors), std::move(file_wrapper));
+}
+
+void EnvironBuilder::intern_keys() {
   k_method_ = interned("REQUEST_METHOD");
   k_script_name_ = interned("SCRIPT_NAME");
   k_path_info_ = interned("PATH_INFO");
@@ -123,11 +153,11 @@ EnvironBuilder::EnvironBuilder(const config::Settings& settings, py::object erro
   v_http10_ = interned("HTTP/1.0");
   v_http11_ = interned("HTTP/1.1");
   v_https_ = interned("https");
+}
 
-  // gunicorn takes SCRIPT_NAME from the process environment (-e SCRIPT_NAME=/app).
-  if (const char* sn = std::getenv("SCRIPT_NAME")) script_name_ = sn;
-
-  // The setting is checked at start-up (setting_table.cpp); a list that still does not
+// forwarded_allow_ips, forwarder_headers and secure_scheme_headers.
+void EnvironBuilder::read_forwarding(const config::Settings& settings) {
+  // The setting is checked at start-up (config/http_settings.cpp); a list that still does not
   // parse here (built in code) trusts nobody rather than everybody.
   std::string bad_entry;
   if (auto allow = core::AddressMatcher::parse(settings.forwarded_allow_ips, bad_entry)) {
@@ -142,6 +172,10 @@ EnvironBuilder::EnvironBuilder(const config::Settings& settings, py::object erro
     upper_into(name, upper);
     secure_headers_.emplace_back(std::move(upper), value);
   }
+}
+
+// The HTTP_* keys of common headers and the interned methods, made once per worker.
+void EnvironBuilder::index_known_headers() {
   auto know = [&](std::string upper, PyObject* key, KnownHeader::Kind kind) {
     auto& same_length = known_by_length_.at(upper.size());
     same_length.push_back({std::move(upper), key, kind});
@@ -158,7 +192,10 @@ EnvironBuilder::EnvironBuilder(const config::Settings& settings, py::object erro
   Py_INCREF(k_content_length_);
   know("CONTENT-LENGTH", k_content_length_, KnownHeader::Kind::ContentLength);
   for (const char* method : kMethods) methods_.emplace_back(method, interned(method));
+}
 
+void EnvironBuilder::fill_template(const config::Settings& settings, py::object errors,
+                                   py::object file_wrapper) {
   // Room for the keys every request adds (about ten) and a browser's worth of headers, so
   // the per-request copy never resizes (a resize was two table rebuilds per request).
   template_ = py::reinterpret_steal<py::dict>(_PyDict_NewPresized(40));
@@ -282,6 +319,19 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
   PyObject* e = env.ptr();
   thread_local std::string scratch;
 
+  set_request_line(e, request, peer, scratch);
+  PyDict_SetItem(e, k_input_, input.ptr());
+  const std::string_view host = set_headers(e, request, body, scratch);
+  const bool secure = peer.tls || is_secure(request, peer);
+  if (secure) PyDict_SetItem(e, k_scheme_, v_https_);
+  set_peer(e, peer, host, secure);
+  return env;
+}
+
+// REQUEST_METHOD, SCRIPT_NAME (when forwarded), PATH_INFO, QUERY_STRING, RAW_URI and
+// SERVER_PROTOCOL.
+void EnvironBuilder::set_request_line(PyObject* e, const http::Request& request,
+                                      const PeerInfo& peer, std::string& scratch) const {
   if (PyObject* method = method_value(request.method)) {
     PyDict_SetItem(e, k_method_, method);
   } else {
@@ -300,8 +350,12 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
   set_steal(e, k_query_, latin1(request.query));
   set_steal(e, k_raw_uri_, latin1(request.target));
   PyDict_SetItem(e, k_protocol_, request.version_minor == 0 ? v_http10_ : v_http11_);
-  PyDict_SetItem(e, k_input_, input.ptr());
+}
 
+// HTTP_*, CONTENT_TYPE and CONTENT_LENGTH from the fields. Returns the Host field's value.
+std::string_view EnvironBuilder::set_headers(PyObject* e, const http::Request& request,
+                                             const http::RequestBody& body,
+                                             std::string& scratch) const {
   std::string_view host;
   bool has_content_length = false;
   for (const auto& field : request.headers) {
@@ -323,33 +377,18 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
       key = PyUnicode_FromStringAndSize(scratch.data(), static_cast<Py_ssize_t>(scratch.size()));
       if (key == nullptr) throw py::error_already_set();
     }
-    PyObject* value = latin1(field.value);
-    if (value == nullptr) {
-      Py_DECREF(key);
-      throw py::error_already_set();
-    }
-    // One lookup for the usual single field: setdefault stores it unless the name was seen.
-    PyObject* stored = PyDict_SetDefault(e, key, value);  // borrowed
-    if (stored != nullptr && stored != value) {
-      // Repeated fields are one list-valued field (RFC 9110 §5.3), joined with ","
-      // exactly as gunicorn joins them.
-      PyObject* joined = PyUnicode_FromFormat("%U,%U", stored, value);
-      const int rc = joined ? PyDict_SetItem(e, key, joined) : -1;
-      Py_XDECREF(joined);
-      if (rc != 0) stored = nullptr;
-    }
-    Py_DECREF(key);
-    Py_DECREF(value);
-    if (stored == nullptr) throw py::error_already_set();
+    add_field(e, key, field.value);
   }
   // A chunked body is fully decoded before the app runs: give its size, so frameworks that
   // read CONTENT_LENGTH bytes (Django) see it. gunicorn leaves it unset here.
   if (!has_content_length && request.framing == http::BodyFraming::Chunked)
     set_steal(e, k_content_length_, decimal(body.size()));
+  return host;
+}
 
-  const bool secure = peer.tls || is_secure(request, peer);
-  if (secure) PyDict_SetItem(e, k_scheme_, v_https_);
-
+// REMOTE_ADDR, REMOTE_PORT, SERVER_NAME and SERVER_PORT.
+void EnvironBuilder::set_peer(PyObject* e, const PeerInfo& peer, std::string_view host,
+                              bool secure) const {
   set_steal(e, k_remote_addr_,
             cached_latin1(peer.remote_addr, last_remote_addr_, remote_addr_value_));
   // A unix-socket peer has no address or port, unless a PROXY header gave it both.
@@ -376,7 +415,6 @@ py::dict EnvironBuilder::build(const http::Request& request, const http::Request
     set_steal(e, k_server_name_, latin1(peer.server_name));
     set_steal(e, k_server_port_, latin1(""));
   }
-  return env;
 }
 
 }  // namespace gthreadd::wsgi

@@ -64,7 +64,8 @@ bool is_sequence(const py::handle& value) {
   return py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value);
 }
 
-std::vector<config::Assignment> read(const std::string& path) {
+// Runs the file as gunicorn does and returns its module's names.
+py::dict load_names(const std::string& path) {
   py::dict scope;
   scope["__builtins__"] = py::module_::import("builtins");
   py::exec(kLoader, scope);
@@ -79,6 +80,28 @@ std::vector<config::Assignment> read(const std::string& path) {
     throw;
   }
   provide_gunicorn_glogging(false);
+  return names;
+}
+
+// One setting's value as assignments in the table's text form; None (gunicorn's "unset")
+// and an empty list (which clears what an earlier value set: bind = [] is the default)
+// add none.
+void add_value(const config::SettingSpec* spec, const py::handle& value, const std::string& origin,
+               std::vector<config::Assignment>& out) {
+  if (value.is_none()) return;
+  if (spec->kind == config::SettingSpec::Kind::Repeatable && is_sequence(value)) {
+    for (auto element : value) out.push_back({spec, as_text(element), origin});
+  } else if (spec->name == "logconfig_dict" && py::isinstance<py::dict>(value)) {
+    // Nested dicts and lists survive only as JSON (dictConfig's input, gunicorn 19.8+).
+    out.push_back(
+        {spec, py::module_::import("json").attr("dumps")(value).cast<std::string>(), origin});
+  } else {
+    out.push_back({spec, as_text(value), origin});
+  }
+}
+
+std::vector<config::Assignment> read(const std::string& path) {
+  py::dict names = load_names(path);
   clear_hooks();
   std::vector<config::Assignment> out;
   std::string unknown;
@@ -103,20 +126,7 @@ std::vector<config::Assignment> read(const std::string& path) {
       unknown += (unknown.empty() ? "" : ", ") + name;
       continue;
     }
-    if (value.is_none()) continue;  // gunicorn's "unset": keep the default
-    if (spec->kind == config::SettingSpec::Kind::Repeatable && is_sequence(value)) {
-      if (py::len(value) == 0) {
-        // An empty list clears what an earlier value set (bind = [] → the default).
-        continue;
-      }
-      for (auto element : value) out.push_back({spec, as_text(element), origin});
-    } else if (spec->name == "logconfig_dict" && py::isinstance<py::dict>(value)) {
-      // Nested dicts and lists survive only as JSON (dictConfig's input, gunicorn 19.8+).
-      out.push_back(
-          {spec, py::module_::import("json").attr("dumps")(value).cast<std::string>(), origin});
-    } else {
-      out.push_back({spec, as_text(value), origin});
-    }
+    add_value(spec, value, origin, out);
   }
   if (!unknown.empty()) {
     // Settings are not applied yet and the error log not open: stderr is where the operator

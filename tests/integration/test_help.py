@@ -66,6 +66,17 @@ def test_no_option_shows_clis_placeholder(help_text, options):
     assert options["--chdir"][0] == "DIR"
 
 
+def test_file_mode_defaults_are_octal(options):
+    # gunicorn's docs give control_socket_mode's default as 0600; 384 is that mode in decimal,
+    # which reads as a wrong mode. --print-config keeps the int, as gunicorn's print_config does.
+    assert options["--control-socket-mode"][0] == "MODE"
+    assert options["--control-socket-mode"][1].endswith("[default: 0600]")
+    assert options["--umask"][1].endswith("[default: 0]")
+    printed = run("--print-config")
+    assert printed.returncode == 0, printed.stderr
+    assert re.search(r"^control_socket_mode\s+= 384$", printed.stdout, re.M), printed.stdout
+
+
 def test_every_choice_listed_is_accepted(options):
     choices = {flag: value[1:-1].split(",") for flag, (value, _) in options.items()
                if value and value.startswith("{")}

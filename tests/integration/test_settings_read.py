@@ -1,7 +1,7 @@
 """Every setting gthreadd accepts is read by code outside the config area (issue 10: settings
 parsed and listed as supported that nothing used). A Settings member only the config code
 touches is accepted and ignored, which the project forbids: implement it or refuse it with a
-message (setting_table.cpp's refused())."""
+message (config/setting_builders' refused())."""
 import os
 import re
 
@@ -58,4 +58,4 @@ def test_every_setting_is_read_outside_the_config_area():
               if not re.search(r"(?:\.|->|::)%s\b" % re.escape(name), code)]
     assert not unread, (
         "settings no code outside source/config reads (accepted and ignored): %s; "
-        "implement them or refuse them in setting_table.cpp" % ", ".join(unread))
+        "implement them or refuse them in their config/*_settings.cpp row" % ", ".join(unread))

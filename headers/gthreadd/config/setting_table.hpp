@@ -23,7 +23,7 @@ struct SettingSpec {
   std::string_view flags;  // CLI11 names, e.g. "-w,--workers"; empty: config files only
   std::string help;
   // What --help shows for the value ("INT", "SECONDS", "{drop,refuse,dangerous}"): the
-  // builders set the kind's name, setting_table.cpp names the rest (value_names()).
+  // builders set the kind's name, setting_table.cpp names the rest (name_values()).
   std::string value_name = "TEXT";
   Kind kind = Kind::Value;
   // Stores one textual value; returns an empty string, or why the value is refused and the

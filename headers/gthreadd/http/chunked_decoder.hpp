@@ -37,6 +37,7 @@ class ChunkedDecoder {
   Result fail(std::size_t consumed, int status, std::string_view reason) noexcept;
   Result on_size_line(std::string_view line, std::size_t consumed);
   Result on_trailer_line(std::string_view line, std::size_t consumed);
+  Result take_line(std::string_view input, std::size_t& pos);
 
   State state_ = State::Size;
   std::uint64_t body_limit_;

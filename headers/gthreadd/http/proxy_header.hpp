@@ -93,6 +93,8 @@ class ProxyHeaderParser {
   ProxyResult v1_line(std::string_view data);
   ProxyResult v1_parse(std::string_view line, std::size_t consumed);
   ProxyResult v2(std::string_view data);
+  bool v2_fixed(std::string_view data);
+  void v2_addresses(std::string_view data);
 
   ProxyMode mode_;
   bool allowed_;

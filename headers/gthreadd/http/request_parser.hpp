@@ -58,7 +58,13 @@ class RequestParser {
   bool parse_target(std::string_view method, std::string_view target, std::size_t off);
   bool parse_field_line(std::string_view buffer, std::string_view line, std::size_t off);
   bool fold_line(std::string_view buffer, std::string_view line);
+  // Once the blank line has arrived (request_framing.cpp): the Request's copy of the head,
+  // the checks that need the whole head, the body's framing.
+  struct HeadFacts;
   bool finish(std::string_view buffer, Request& out);
+  void copy_head(std::string_view buffer, Request& out);
+  bool note_field(std::string_view name, std::string_view value, HeadFacts& facts, Request& out);
+  bool decide_framing(const HeadFacts& facts, Request& out);
   bool apply_transfer_encoding(std::string_view value, bool& chunked, bool& unknown);
   bool keep_underscore_field(std::string_view name);
   [[nodiscard]] std::size_t line_limit() const noexcept;

@@ -59,6 +59,9 @@ class AccessLogFormat {
   };
 
  private:
+  // A parsed "%(key)..." directive: a named atom, or a {name}i, {name}o or {name}e one.
+  void add_atom(std::string_view key, Part part);
+
   std::vector<Part> parts_;
   bool needs_environ_ = false;
 };

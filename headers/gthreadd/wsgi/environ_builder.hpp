@@ -44,6 +44,18 @@ class GTHREADD_PY_HIDDEN EnvironBuilder {
     enum class Kind { Plain, ContentType, ContentLength, Host } kind;
   };
   static constexpr std::size_t kLongestKnown = 32;
+  // Construction, in order (GIL held).
+  void intern_keys();
+  void read_forwarding(const config::Settings& settings);
+  void index_known_headers();
+  void fill_template(const config::Settings& settings, pybind11::object errors,
+                     pybind11::object file_wrapper);
+  // build()'s parts, into the environ `e`.
+  void set_request_line(PyObject* e, const http::Request& request, const PeerInfo& peer,
+                        std::string& scratch) const;
+  std::string_view set_headers(PyObject* e, const http::Request& request,
+                               const http::RequestBody& body, std::string& scratch) const;
+  void set_peer(PyObject* e, const PeerInfo& peer, std::string_view host, bool secure) const;
   const KnownHeader* known_header(std::string_view name) const noexcept;
   PyObject* method_value(std::string_view method) const noexcept;  // borrowed, or null
   PyObject* cached_latin1(std::string_view s, std::string& last, PyObject*& value) const;
