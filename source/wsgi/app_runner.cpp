@@ -70,7 +70,6 @@ RequestOutcome AppRunner::run(std::unique_ptr<ResponseJob> job, const http::Requ
                               ResponseWriter& writer) {
   const BoardTurn on_board(request, peer);  // what this thread runs, for the hang report
   const bool logging = impl_->request_log.has_value();
-  const bool python_access = logging && impl_->request_log->forwards();
   PyObject* kept_environ = nullptr;  // a strong reference, for the Python access logger
   thread_local AccessCapture capture;
   thread_local std::string deferred;  // a small response, sent after the GIL is released
@@ -102,23 +101,8 @@ RequestOutcome AppRunner::run(std::unique_ptr<ResponseJob> job, const http::Requ
       // Parked: the loop writes what the socket did not take, then hands the job back.
       outcome.pending = std::move(job);
     } else {
-      ResponseStream& stream = job->stream;
-      outcome.keep_alive = stream.keep_alive();
-      outcome.status = stream.status_sent();
-      outcome.body_bytes = stream.body_bytes();
+      kept_environ = end_response(*job, outcome, capture);
       started = job->started;
-      if (logging) {
-        capture.response_fields = stream.head().fields;
-        if (python_access) {
-          // Kept for gunicorn's Logger.access(resp, req, environ, request_time), which runs
-          // after the response went out; the forwarder drops it with the GIL held.
-          kept_environ = job->environ.release().ptr();
-          const bool app_status = stream.has_head() && stream.head().code == outcome.status;
-          capture.status_text = app_status ? stream.head().status : std::string();
-        } else {
-          capture.capture_environ(job->environ, impl_->request_log->environ_names());
-        }
-      }
       // The job's Python references die here, with the GIL held.
       job->release();
       job.reset();
@@ -138,6 +122,25 @@ RequestOutcome AppRunner::run(std::unique_ptr<ResponseJob> job, const http::Requ
   }
   if (logging) log_access(request, peer, outcome, started, capture, kept_environ);
   return outcome;
+}
+
+PyObject* AppRunner::end_response(ResponseJob& job, RequestOutcome& outcome,
+                                  AccessCapture& capture) {
+  ResponseStream& stream = job.stream;
+  outcome.keep_alive = stream.keep_alive();
+  outcome.status = stream.status_sent();
+  outcome.body_bytes = stream.body_bytes();
+  if (!impl_->request_log.has_value()) return nullptr;
+  capture.response_fields = stream.head().fields;
+  if (!impl_->request_log->forwards()) {
+    capture.capture_environ(job.environ, impl_->request_log->environ_names());
+    return nullptr;
+  }
+  // Kept for gunicorn's Logger.access(resp, req, environ, request_time), which runs after
+  // the response went out; the forwarder drops it with the GIL held.
+  const bool app_status = stream.has_head() && stream.head().code == outcome.status;
+  capture.status_text = app_status ? stream.head().status : std::string();
+  return job.environ.release().ptr();
 }
 
 void AppRunner::log_access(const http::Request& request, const PeerInfo& peer,

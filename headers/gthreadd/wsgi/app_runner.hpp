@@ -58,6 +58,9 @@ class AppRunner final : public worker::RequestHandler {
   RequestOutcome run(std::unique_ptr<ResponseJob> job, const http::Request& request,
                      http::RequestBody& body, const PeerInfo& peer, bool client_gone,
                      ResponseWriter& writer);
+  // GIL held, the job done: the outcome from its stream, what the access log needs copied;
+  // returns the environ kept for a Python access logger (a strong reference) or null.
+  PyObject* end_response(ResponseJob& job, RequestOutcome& outcome, AccessCapture& capture);
   void log_access(const http::Request& request, const PeerInfo& peer, const RequestOutcome& outcome,
                   std::chrono::steady_clock::time_point started, AccessCapture& capture,
                   PyObject* kept_environ);
