@@ -40,6 +40,7 @@ void EventLoop::write_parked(Connection* conn) {
 
 void EventLoop::end_writing(Connection* conn, bool gone) {
   if (gone) {
+    conn->unsent = conn->parked.remaining();
     conn->parked.clear();
     conn->keep_alive = false;
   }

@@ -168,7 +168,8 @@ void Pool::serve(Connection& conn) {
                       &conn.parked);
   try {
     auto outcome = conn.pending ? handler_.resume(std::move(conn.pending),
-                                                  std::exchange(conn.client_gone, false), writer)
+                                                  std::exchange(conn.client_gone, false),
+                                                  std::exchange(conn.unsent, 0), writer)
                                 : handler_.handle(conn.request, conn.body, conn.peer, writer);
     conn.pending = std::move(outcome.pending);
     conn.keep_alive = outcome.keep_alive;

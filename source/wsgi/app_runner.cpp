@@ -53,20 +53,21 @@ AppRunner::~AppRunner() {
 
 RequestOutcome AppRunner::handle(const http::Request& request, http::RequestBody& body,
                                  const PeerInfo& peer, ResponseWriter& writer) {
-  return run(nullptr, request, body, peer, false, writer);
+  return run(nullptr, request, body, peer, writer);
 }
 
 RequestOutcome AppRunner::resume(std::unique_ptr<worker::PendingResponse> pending, bool client_gone,
-                                 ResponseWriter& writer) {
+                                 std::uint64_t unsent, ResponseWriter& writer) {
   std::unique_ptr<ResponseJob> job(static_cast<ResponseJob*>(pending.release()));
+  if (client_gone) job->stream.client_gone(unsent);  // this thread owns the job: no GIL needed
   const http::Request& request = job->request;
   http::RequestBody& body = job->body;
   const PeerInfo& peer = job->peer;
-  return run(std::move(job), request, body, peer, client_gone, writer);
+  return run(std::move(job), request, body, peer, writer);
 }
 
 RequestOutcome AppRunner::run(std::unique_ptr<ResponseJob> job, const http::Request& request,
-                              http::RequestBody& body, const PeerInfo& peer, bool client_gone,
+                              http::RequestBody& body, const PeerInfo& peer,
                               ResponseWriter& writer) {
   const BoardTurn on_board(request, peer);  // what this thread runs, for the hang report
   const bool logging = impl_->request_log.has_value();
@@ -88,7 +89,6 @@ RequestOutcome AppRunner::run(std::unique_ptr<ResponseJob> job, const http::Requ
       job->want_environ = logging;
     }
     job->stream.bind(writer, &deferred);
-    if (client_gone) job->stream.client_gone();
     try {
       impl_->step(*job);
     } catch (const std::exception& e) {

@@ -124,7 +124,7 @@ def test_parked_generators_hold_one_piece_not_the_body(make_server):
 
 
 def test_client_reset_while_parked_closes_the_iterable_once(make_server):
-    server = make_server("downloads:app", threads=1)
+    server = make_server("downloads:app", args=["--access-logfile", "-"], threads=1)
     assert closes(server) == 0
     sock, _ = slow_client(server, "/gen?mb=64")
     assert hello(server).body == b"hello"  # one thread, and it is free
@@ -133,6 +133,19 @@ def test_client_reset_while_parked_closes_the_iterable_once(make_server):
     for _ in range(3):
         assert hello(server).body == b"hello"
     assert closes(server) == 1
+    # The access log counts what was written, not what was parked and lost.
+    line = server.wait_for_log(r'"GET /gen\?mb=64 HTTP/1.1" 200 (\d+)', 10)
+    assert int(line.group(1)) < 64 << 20
+
+
+def test_client_reset_during_a_parked_file_logs_what_was_sent(make_server):
+    server = make_server("downloads:app", args=["--access-logfile", "-"], threads=1)
+    sock, _ = slow_client(server, "/file?mb=64")
+    assert hello(server).body == b"hello"
+    reset(sock)
+    line = server.wait_for_log(r'"GET /file\?mb=64 HTTP/1.1" 200 (\d+)', 20)
+    assert int(line.group(1)) < 64 << 20
+    assert hello(server).body == b"hello"
 
 
 def test_a_parked_download_completes_keeps_alive_and_logs_once(make_server):

@@ -42,10 +42,11 @@ class RequestHandler {
   virtual RequestOutcome handle(const http::Request& request, http::RequestBody& body,
                                 const wsgi::PeerInfo& peer, wsgi::ResponseWriter& writer) = 0;
   // On a pool thread, once the bytes parked by handle() or an earlier resume() are written
-  // (or the client went away: `client_gone`, or read nothing for --timeout): goes on with
-  // the response, and finishes it (close(), hooks, the access log) when it can.
+  // (or the client went away: `client_gone`, or read nothing for --timeout, `unsent` of them
+  // never written): goes on with the response, and finishes it (close(), hooks, the access
+  // log) when it can.
   virtual RequestOutcome resume(std::unique_ptr<PendingResponse> pending, bool client_gone,
-                                wsgi::ResponseWriter& writer) = 0;
+                                std::uint64_t unsent, wsgi::ResponseWriter& writer) = 0;
   // On the event loop thread: the access-log line of a request the worker answered itself
   // (a rejected head, a deadline, a full body budget).
   virtual void log_answer_without_app(const http::Request& request, const wsgi::PeerInfo& peer,

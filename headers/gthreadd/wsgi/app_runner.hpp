@@ -42,7 +42,7 @@ class AppRunner final : public worker::RequestHandler {
   // A response parked by handle() (its stream could not write without waiting) goes on:
   // the iterator advances, or with `client_gone` the response ends (close() once).
   RequestOutcome resume(std::unique_ptr<worker::PendingResponse> pending, bool client_gone,
-                        ResponseWriter& writer) override;
+                        std::uint64_t unsent, ResponseWriter& writer) override;
 
   // The access-log line (and StatsD request metrics) of an answer the worker gave without
   // the app: a rejected request, a deadline, a full body budget. gunicorn's handle_error
@@ -56,8 +56,7 @@ class AppRunner final : public worker::RequestHandler {
 
  private:
   RequestOutcome run(std::unique_ptr<ResponseJob> job, const http::Request& request,
-                     http::RequestBody& body, const PeerInfo& peer, bool client_gone,
-                     ResponseWriter& writer);
+                     http::RequestBody& body, const PeerInfo& peer, ResponseWriter& writer);
   // GIL held, the job done: the outcome from its stream, what the access log needs copied;
   // returns the environ kept for a Python access logger (a strong reference) or null.
   PyObject* end_response(ResponseJob& job, RequestOutcome& outcome, AccessCapture& capture);

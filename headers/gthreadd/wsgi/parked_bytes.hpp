@@ -34,6 +34,13 @@ struct ParkedBytes {
   std::size_t after_next = 0;
   std::deque<std::string> owned;  // a deque: appending never moves what iovecs point at
 
+  // Bytes not written yet.
+  [[nodiscard]] std::uint64_t remaining() const noexcept {
+    std::uint64_t left = count;
+    for (std::size_t i = next; i < iov.size(); ++i) left += iov[i].iov_len;
+    for (std::size_t i = after_next; i < after_file.size(); ++i) left += after_file[i].iov_len;
+    return left;
+  }
   [[nodiscard]] bool empty() const noexcept {
     return next == iov.size() && count == 0 && after_next == after_file.size();
   }

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,9 +40,13 @@ class ResponseStream {
   // `deferred` (defer_final_write_to), and the bytes objects of what was parked and is now
   // written are released.
   void bind(ResponseWriter& writer, std::string* deferred) noexcept;
-  // The client went away (or read nothing for the send timeout) while parked: every later
-  // write fails, as after a failed send.
-  void client_gone() noexcept { broken_ = true; }
+  // The client went away (or read nothing for the send timeout) while parked, `unsent`
+  // parked bytes never written: every later write fails, as after a failed send, and the
+  // body bytes reported (the access log's %(B)s) leave out what was lost.
+  void client_gone(std::uint64_t unsent) noexcept {
+    broken_ = true;
+    body_sent_ -= std::min(body_sent_, unsent);
+  }
   // Drops every Python reference held (before a destruction without the GIL).
   void release() noexcept;
   // The validated head the app gave (for the access log's %({name}o)s atoms).

@@ -79,7 +79,7 @@ class StubHandler final : public RequestHandler {
   }
 
   RequestOutcome resume(std::unique_ptr<PendingResponse> pending, bool client_gone,
-                        wsgi::ResponseWriter& writer) override {
+                        std::uint64_t /*unsent*/, wsgi::ResponseWriter& writer) override {
     std::unique_ptr<Stream> stream(static_cast<Stream*>(pending.release()));
     stream->gone = stream->gone || client_gone;
     {
