@@ -102,6 +102,7 @@ void EventLoop::tick() {
   for (auto& [raw, conn] : owned_) {
     if (conn->state == ConnState::Idle && conn->served > 0) ++idle_keepalive;
     if (conn->fresh && now - conn->accepted_at >= kFreshWindow) end_fresh(*conn);
+    if (conn->state == ConnState::Writing) note_client_progress(raw);
     if (conn->state == ConnState::Running || now < conn->deadline) continue;
     expired.push_back(raw);
   }

@@ -14,6 +14,7 @@ module is gthreadd's alone.
 import re
 import socket
 import struct
+import time
 
 import pytest
 
@@ -180,6 +181,27 @@ def test_a_reader_that_stops_is_dropped_after_the_send_timeout(make_server):
         server.wait_for_log(r"read nothing for 30 s: dropped before the end of the response "
                             r"to GET /gen\?mb=64", 60)
         wait_until(lambda: closes(server) == 1, "close() after the drop", 20)
+        assert hello(server).body == b"hello"
+    finally:
+        sock.close()
+
+
+def test_a_steady_slow_reader_is_not_dropped(make_server):
+    # A client reading slowly but steadily. The kernel's send buffer holds megabytes, so
+    # epoll may not call the socket writable for longer than the send timeout while the
+    # client reads from it all along; counting only the loop's own writes dropped this
+    # client after 30 s (found by hand: a 4 KiB-window reader at 40 KiB/s cut at 4 MiB).
+    server = make_server("downloads:app", args=["--timeout", "30"], threads=1)
+    sock, body = slow_client(server, "/gen?mb=64")
+    try:
+        got = len(body)
+        start = time.monotonic()
+        while time.monotonic() - start < 40:
+            data = sock.recv(4096)
+            assert data, "dropped after %d bytes, %.0f s" % (got, time.monotonic() - start)
+            got += len(data)
+            time.sleep(0.15)  # ~27 KiB/s: in 40 s, less than half of a loopback send buffer
+        assert "read nothing" not in server.log
         assert hello(server).body == b"hello"
     finally:
         sock.close()

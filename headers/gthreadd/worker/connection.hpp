@@ -83,6 +83,7 @@ struct Connection {
   std::unique_ptr<PendingResponse> pending;
   bool client_gone = false;
   std::uint64_t unsent = 0;  // with client_gone: parked bytes never written (access log)
+  int send_queue = -1;       // Writing: the kernel's unsent bytes when the deadline was set
   // The quiet-return protocol (Pool). Written by the pool thread under the ReturnQueue's
   // lock as it hands the connection back, read by the loop once it took it: handed back
   // already reset for the next request, its fd still registered, without waking the loop

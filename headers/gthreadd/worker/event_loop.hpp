@@ -79,6 +79,8 @@ class EventLoop final : private AcceptHost {
   void write_parked(Connection* conn);
   void end_writing(Connection* conn, bool gone);  // written all, or the client is gone
   void writing_timed_out(Connection* conn);
+  void restart_write_deadline(Connection* conn);
+  void note_client_progress(Connection* conn);  // at each tick, for a parked response
   void retire_if_due();
   void retire_if_wedged();  // --request-timeout: every thread is past its limit
   void reject(Connection* conn, int status, std::string_view reason);
