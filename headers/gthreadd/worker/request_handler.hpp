@@ -17,7 +17,7 @@ namespace gthreadd::worker {
 // The application side of a response parked mid-way (its iterator, the bytes objects its
 // parked bytes point into), held by the connection while the loop writes. Its destructor
 // may take the GIL: the worker hands it back to a pool thread (resume) rather than
-// destroying it, except when the worker exits.
+// destroying it, except when a loop is torn down with a response parked.
 class PendingResponse {
  public:
   virtual ~PendingResponse() = default;

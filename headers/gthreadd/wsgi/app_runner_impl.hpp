@@ -72,9 +72,9 @@ struct GTHREADD_PY_HIDDEN ResponseJob final : worker::PendingResponse {
   ResponseJob(const http::Request& request, http::RequestBody& body, const PeerInfo& peer,
               ResponseWriter& writer)
       : request(request), body(body), peer(peer), stream(request, writer) {}
-  // Normally released() already (with the GIL, at the end); a job dropped mid-way (the worker
-  // exits with a response parked) calls result.close() and releases its objects here, with
-  // the GIL taken.
+  // Normally released() already (with the GIL, at the end); a job dropped mid-way (a loop torn
+  // down with a response parked: the unit tests; a worker exits with _exit, no destructors)
+  // calls result.close() and releases its objects here, with the GIL taken.
   ~ResponseJob() override;
   ResponseJob(const ResponseJob&) = delete;
   ResponseJob& operator=(const ResponseJob&) = delete;
