@@ -108,13 +108,13 @@ int EventLoop::run() {
       break;
     }
     const auto check = accept_.next_check();
-    const auto wake_at = check != Clock::time_point{} ? std::min(next_tick_, check) : next_tick_;
-    // Rounded up: rounded down, the last partial millisecond was a busy loop of
-    // zero-timeout waits.
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - Clock::now());
-    const int timeout =
-        posted_.empty() ? static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, kTick.count()))
-                        : 0;
+    auto wake_at = check != Clock::time_point{} ? std::min(next_tick_, check) : next_tick_;
+    wake_at = std::min(wake_at, pool_.nudge_at());  // a request waits behind busy threads
+    // Rounded up: rounded down, the last partial unit was a busy loop of zero-timeout waits.
+    const auto wait = std::chrono::ceil<std::chrono::microseconds>(wake_at - Clock::now());
+    const auto timeout = posted_.empty() ? std::clamp(wait, std::chrono::microseconds::zero(),
+                                                      std::chrono::microseconds(kTick))
+                                         : std::chrono::microseconds::zero();
     const int n = poller_.wait(events, timeout);
     if (n < 0) {
       spdlog::error("epoll_wait: {}", std::strerror(errno));
@@ -125,7 +125,9 @@ int EventLoop::run() {
     collect_returns(false);
     for (int i = 0; i < n; ++i) handle_event(events[static_cast<std::size_t>(i)]);
     run_posted();
-    if (Clock::now() >= next_tick_) tick();
+    const auto now = Clock::now();
+    pool_.nudge(now);  // idle threads for what waits behind blocked ones (RunQueue)
+    if (now >= next_tick_) tick();
     pool_.set_crowded(open_connections() > threads);
     accept_.update_listeners();
     accept_.check_overflow();

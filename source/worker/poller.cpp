@@ -40,9 +40,19 @@ bool Poller::modify(int fd, std::uint32_t events, void* tag) noexcept {
 
 bool Poller::remove(int fd) noexcept { return control(EPOLL_CTL_DEL, fd, 0, nullptr); }
 
-int Poller::wait(std::span<epoll_event> events, int timeout_ms) noexcept {
-  const int n =
-      ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
+int Poller::wait(std::span<epoll_event> events, std::chrono::microseconds timeout) noexcept {
+  const auto count = static_cast<int>(events.size());
+  const auto us = std::max<std::int64_t>(0, timeout.count());
+  int n = -1;
+  if (precise_) {
+    // Sub-millisecond: the pool's wake-up grace (RunQueue) is shorter than epoll_wait's unit.
+    const timespec ts{static_cast<time_t>(us / 1'000'000),
+                      static_cast<long>(us % 1'000'000) * 1000};
+    n = ::epoll_pwait2(epoll_.get(), events.data(), count, &ts, nullptr);
+    if (n < 0 && errno == ENOSYS) precise_ = false;  // before Linux 5.11
+  }
+  if (!precise_)
+    n = ::epoll_wait(epoll_.get(), events.data(), count, static_cast<int>((us + 999) / 1000));
   if (n < 0 && errno == EINTR) return 0;
   return n;
 }

@@ -16,7 +16,8 @@ Pool::Pool(tbb::task_arena& arena, RequestHandler& handler, int threads,
     : handler_(handler),
       threads_(static_cast<std::size_t>(std::max(1, threads))),
       send_timeout_(send_timeout),
-      watch_(watch && watch->enabled() ? watch : nullptr) {
+      watch_(watch && watch->enabled() ? watch : nullptr),
+      run_queue_(threads_) {
   tasks_ = static_cast<int>(threads_);
   // One task per arena thread, each for the worker's life: the arena is sized to
   // --threads, so all of them run at once and --threads requests can be in the app.
@@ -30,7 +31,8 @@ Pool::~Pool() {
 }
 
 void Pool::run_task() {
-  while (auto conn = run_queue_.pop()) {
+  const std::size_t seat = run_queue_.enter();
+  while (auto conn = run_queue_.pop(seat)) {
     serve(*conn);
     hand_back(std::move(conn));
   }
@@ -48,7 +50,7 @@ void Pool::submit(std::unique_ptr<Connection> conn) {
   const auto& metrics = metrics::recorder();
   metrics.add_in_flight(1);
   metrics.add_waiting(1);
-  run_queue_.push(std::move(conn));
+  run_queue_.push(std::move(conn), Clock::now());
 }
 
 void Pool::collect(std::vector<std::unique_ptr<Connection>>& out, bool woken) {
@@ -138,7 +140,7 @@ std::size_t Pool::answer_queued(const std::string& response) {
     hand_back(std::move(conn));
     ++answered;
   }
-  for (auto& conn : mid_response) run_queue_.push(std::move(conn));
+  for (auto& conn : mid_response) run_queue_.push(std::move(conn), Clock::now());
   return answered;
 }
 

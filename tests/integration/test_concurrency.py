@@ -74,3 +74,25 @@ def test_a_burst_of_connections_is_spread_over_busy_workers(make_server):
     assert min(counts.values()) >= 4, "burst not shared out: %r" % counts
     # 16 x 100 ms on 2 threads is 0.8 s; serially 1.6 s. 5 s is for a very slow box.
     assert elapsed < 5.0, "16 requests took %.2fs" % elapsed
+
+
+def test_a_request_behind_one_that_computes_then_sleeps_does_not_wait_for_it(make_server):
+    # The pool lets a request wait for a thread that is computing rather than wake an idle
+    # one (docs/architecture.md, "Waking pool threads"); once that thread sleeps, an idle
+    # thread must take what waits. Two threads, one connection each.
+    server = make_server("compute_then_sleep:app", workers=1, threads=2)
+    slow, quick = server.connect(), server.connect()
+    try:
+        start = time.monotonic()
+        slow.send(build_request("GET", "/work"))
+        time.sleep(0.01)  # /work is computing (or about to) when /quick comes
+        quick.send(build_request("GET", "/quick"))
+        answer = quick.read_response()
+        elapsed = time.monotonic() - start
+        assert answer.status == 200 and answer.body == b"/quick"
+        # /work ends after ~2.05 s; served by the idle thread, /quick ends well before.
+        assert elapsed < 1.5, "/quick took %.2fs: it waited for /work" % elapsed
+        assert slow.read_response().body == b"/work"
+    finally:
+        slow.close()
+        quick.close()

@@ -3,6 +3,7 @@
 // checked. Loop thread only.
 #include <sys/epoll.h>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 
@@ -20,11 +21,14 @@ class Poller {
   // Removing an fd that is not registered (ENOENT) is not an error.
   bool remove(int fd) noexcept;
   // Ready events, at most events.size(); 0 when interrupted by a signal; -1 on error.
-  int wait(std::span<epoll_event> events, int timeout_ms) noexcept;
+  // The timeout is honoured to the microsecond where the kernel can (epoll_pwait2), else
+  // rounded up to the millisecond.
+  int wait(std::span<epoll_event> events, std::chrono::microseconds timeout) noexcept;
 
  private:
   bool control(int op, int fd, std::uint32_t events, void* tag) noexcept;
   core::UniqueFd epoll_;
+  bool precise_ = true;  // epoll_pwait2 is there
 };
 
 }  // namespace gthreadd::worker

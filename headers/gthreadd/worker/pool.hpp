@@ -74,6 +74,9 @@ class Pool {
   [[nodiscard]] bool idle();
   // More open connections than pool threads: idle threads spin briefly (RunQueue::pop).
   void set_crowded(bool crowded) { run_queue_.set_crowded(crowded); }
+  // The wake-up grace (RunQueue): when the loop must call nudge(), and the call.
+  [[nodiscard]] Clock::time_point nudge_at() { return run_queue_.nudge_at(); }
+  void nudge(Clock::time_point now) { run_queue_.nudge(now); }
   // False while stopping or under --max-requests: the loop must hear of every return.
   void set_quiet_returns(bool allowed) { quiet_allowed_.store(allowed, std::memory_order_release); }
   [[nodiscard]] std::chrono::milliseconds send_timeout() const noexcept { return send_timeout_; }
