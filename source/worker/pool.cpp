@@ -1,13 +1,12 @@
 #include "gthreadd/worker/pool.hpp"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/uio.h>
 
 #include "gthreadd/core/assert.hpp"
 #include "gthreadd/metrics/recorder.hpp"
 #include "gthreadd/worker/http_connection.hpp"
 #include "gthreadd/worker/socket_writer.hpp"
+#include "gthreadd/worker/transport.hpp"
 
 namespace gthreadd::worker {
 
@@ -112,23 +111,9 @@ std::size_t Pool::answer_queued(const std::string& response) {
       mid_response.push_back(std::move(conn));
       continue;
     }
-    // Non-blocking: a 503 fits an untouched send buffer; a client reading nothing for
+    // Bounded: a 503 fits an untouched send buffer; a client reading nothing for
     // 100 ms gets what fitted, then the close.
-    std::size_t sent = 0;
-    for (int waits = 0; sent < response.size() && waits < 1;) {
-      const iovec iov{const_cast<char*>(response.data() + sent), response.size() - sent};
-      const IoResult r = conn->io().writev(std::span<const iovec>(&iov, 1));
-      if (r.status == IoStatus::Ok) {
-        sent += r.bytes;
-      } else if (r.status == IoStatus::WouldBlock) {
-        pollfd p{conn->io().fd(), POLLOUT, 0};
-        ::poll(&p, 1, 100);
-        ++waits;
-      } else {
-        break;
-      }
-    }
-    conn->io().shutdown_write();
+    send_final_answer(conn->io(), response, 1);
     spdlog::warn(
         "Answered 503 to {} {} from {}: queued, and every thread of this worker is past "
         "--request-timeout",
