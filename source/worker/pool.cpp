@@ -148,9 +148,8 @@ void Pool::serve(Connection& conn) {
   if (watched.slot) watched.slot->begin(conn.io());
   // Parking (docs/architecture.md, "Parked responses"): what the socket does not take goes
   // to conn.parked for the loop to write; this thread then takes the next request.
-  SocketWriter writer(conn.io(), send_timeout_,
-                      watched.slot && watch_->limits_requests() ? watched.slot : nullptr,
-                      &conn.parked);
+  SocketWriter writer(conn.io(), conn.parked,
+                      watched.slot && watch_->limits_requests() ? watched.slot : nullptr);
   try {
     auto outcome = conn.pending ? handler_.resume(std::move(conn.pending),
                                                   std::exchange(conn.client_gone, false),
