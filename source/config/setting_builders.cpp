@@ -18,6 +18,34 @@ std::string seconds_text(double seconds) {
   return text;
 }
 
+// Where a number of seconds must fall, and how a refusal names that range.
+struct SecondsRange {
+  double low;
+  bool low_allowed;  // `low` itself is valid (else only values above it)
+  double high;       // the largest valid value
+  std::string_view form;
+};
+
+// The one SECONDS builder; decimal and seconds_or_off differ only in their range. NaN is
+// refused by every range (both comparisons with `low` are false).
+SettingSpec seconds(std::string_view name, std::string_view flags, std::string_view help,
+                    double Settings::*field, SecondsRange range) {
+  SettingSpec spec = make(
+      name, flags, help, Kind::Value,
+      [=, form = std::string(range.form)](Settings& s, std::string_view text) -> std::string {
+        auto value = parse_decimal(text);
+        const bool in_range = value &&
+                              (*value > range.low || (range.low_allowed && *value == range.low)) &&
+                              *value <= range.high;
+        if (!in_range) return quoted(text) + " is not " + form;
+        s.*field = *value;
+        return {};
+      },
+      [=](const Settings& s) { return seconds_text(s.*field); });
+  spec.value_name = "SECONDS";
+  return spec;
+}
+
 }  // namespace
 
 SettingSpec make(std::string_view name, std::string_view flags, std::string_view help, Kind kind,
@@ -70,35 +98,15 @@ SettingSpec integer(std::string_view name, std::string_view flags, std::string_v
 
 SettingSpec decimal(std::string_view name, std::string_view flags, std::string_view help,
                     double Settings::*field) {
-  SettingSpec spec = make(
-      name, flags, help, Kind::Value,
-      [=](Settings& s, std::string_view text) -> std::string {
-        auto value = parse_decimal(text);
-        if (!value || !(*value > 0)) return quoted(text) + " is not a number of seconds > 0";
-        s.*field = *value;
-        return {};
-      },
-      [=](const Settings& s) { return seconds_text(s.*field); });
-  spec.value_name = "SECONDS";
-  return spec;
+  return seconds(name, flags, help, field,
+                 {0, false, std::numeric_limits<double>::infinity(), "a number of seconds > 0"});
 }
 
 // Per-request time limits (issue 13): not gunicorn settings (gunicorn's gthread has no
 // per-request limit, #2086), so 0 = off and at most 1e9 seconds.
 SettingSpec seconds_or_off(std::string_view name, std::string_view flags, std::string_view help,
                            double Settings::*field) {
-  SettingSpec spec = make(
-      name, flags, help, Kind::Value,
-      [=](Settings& s, std::string_view text) -> std::string {
-        auto value = parse_decimal(text);
-        if (!value || !(*value >= 0) || *value > 1e9)
-          return quoted(text) + " is not a number of seconds >= 0 (0 = off)";
-        s.*field = *value;
-        return {};
-      },
-      [=](const Settings& s) { return seconds_text(s.*field); });
-  spec.value_name = "SECONDS";
-  return spec;
+  return seconds(name, flags, help, field, {0, true, 1e9, "a number of seconds >= 0 (0 = off)"});
 }
 
 SettingSpec byte_size(std::string_view name, std::string_view flags, std::string_view help,

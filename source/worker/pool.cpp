@@ -1,13 +1,12 @@
 #include "gthreadd/worker/pool.hpp"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/uio.h>
 
 #include "gthreadd/core/assert.hpp"
 #include "gthreadd/metrics/recorder.hpp"
 #include "gthreadd/worker/http_connection.hpp"
 #include "gthreadd/worker/socket_writer.hpp"
+#include "gthreadd/worker/transport.hpp"
 
 namespace gthreadd::worker {
 
@@ -114,23 +113,9 @@ std::size_t Pool::answer_queued(const std::string& response) {
       mid_response.push_back(std::move(conn));
       continue;
     }
-    // Non-blocking: a 503 fits an untouched send buffer; a client reading nothing for
+    // Bounded: a 503 fits an untouched send buffer; a client reading nothing for
     // 100 ms gets what fitted, then the close.
-    std::size_t sent = 0;
-    for (int waits = 0; sent < response.size() && waits < 1;) {
-      const iovec iov{const_cast<char*>(response.data() + sent), response.size() - sent};
-      const IoResult r = conn->io().writev(std::span<const iovec>(&iov, 1));
-      if (r.status == IoStatus::Ok) {
-        sent += r.bytes;
-      } else if (r.status == IoStatus::WouldBlock) {
-        pollfd p{conn->io().fd(), POLLOUT, 0};
-        ::poll(&p, 1, 100);
-        ++waits;
-      } else {
-        break;
-      }
-    }
-    conn->io().shutdown_write();
+    send_final_answer(conn->io(), response, 1);
     spdlog::warn(
         "Answered 503 to {} {} from {}: queued, and every thread of this worker is past "
         "--request-timeout",
@@ -165,9 +150,8 @@ void Pool::serve(Connection& conn) {
   if (watched.slot) watched.slot->begin(conn.io());
   // Parking (docs/architecture.md, "Parked responses"): what the socket does not take goes
   // to conn.parked for the loop to write; this thread then takes the next request.
-  SocketWriter writer(conn.io(), send_timeout_,
-                      watched.slot && watch_->limits_requests() ? watched.slot : nullptr,
-                      &conn.parked);
+  SocketWriter writer(conn.io(), conn.parked,
+                      watched.slot && watch_->limits_requests() ? watched.slot : nullptr);
   try {
     auto outcome = conn.pending ? handler_.resume(std::move(conn.pending),
                                                   std::exchange(conn.client_gone, false),

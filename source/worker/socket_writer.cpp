@@ -1,25 +1,11 @@
 #include "gthreadd/worker/socket_writer.hpp"
 
-#include <poll.h>
-
-#include <algorithm>
 #include <array>
-#include <cerrno>
+#include <string_view>
+
+#include "gthreadd/core/assert.hpp"
 
 namespace gthreadd::worker {
-
-bool SocketWriter::wait_writable() {
-  pollfd p{transport_.fd(), POLLOUT, 0};
-  for (;;) {
-    int rc = ::poll(&p, 1, static_cast<int>(timeout_.count()));
-    if (rc > 0) return (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0 || (p.revents & POLLOUT);
-    if (rc == 0) {  // no progress for the whole send timeout
-      timed_out_ = true;
-      return false;
-    }
-    if (errno != EINTR) return false;
-  }
-}
 
 namespace {
 
@@ -45,42 +31,26 @@ void advance(std::span<const iovec> iov, std::size_t& index, std::size_t& skip, 
 
 }  // namespace
 
-bool SocketWriter::send_or_park(std::span<const iovec> iov) {
+bool SocketWriter::send(std::span<const iovec> iov) {
+  if (gate_ && !gate_->may_send()) return false;
   std::size_t index = 0;
-  std::size_t skip = 0;
+  std::size_t skip = 0;  // bytes of iov[index] already sent
   // Whatever is already parked goes first: bytes written ahead of it would be misordered.
-  while (park_->empty() && index < iov.size()) {
+  while (park_.empty() && index < iov.size()) {
     const IoResult r = write_from(transport_, iov, index, skip);
     if (r.status == IoStatus::WouldBlock) break;
     if (r.status != IoStatus::Ok) return false;
     advance(iov, index, skip, r.bytes);
   }
   for (; index < iov.size(); ++index, skip = 0)
-    park_->add_copy(std::string_view(static_cast<const char*>(iov[index].iov_base) + skip,
-                                     iov[index].iov_len - skip));
-  return true;
-}
-
-bool SocketWriter::send(std::span<const iovec> iov) {
-  if (gate_ && !gate_->may_send()) return false;
-  if (park_) return send_or_park(iov);
-  std::size_t index = 0;
-  std::size_t skip = 0;  // bytes of iov[index] already sent
-  while (index < iov.size()) {
-    const IoResult r = write_from(transport_, iov, index, skip);
-    if (r.status == IoStatus::WouldBlock) {
-      if (!wait_writable()) return false;
-      continue;
-    }
-    if (r.status != IoStatus::Ok) return false;
-    advance(iov, index, skip, r.bytes);
-  }
+    park_.add_copy(std::string_view(static_cast<const char*>(iov[index].iov_base) + skip,
+                                    iov[index].iov_len - skip));
   return true;
 }
 
 ssize_t SocketWriter::send_nowait(std::span<const iovec> iov) {
   if (gate_ && !gate_->may_send()) return -1;
-  if (park_ && !park_->empty()) return 0;  // behind what is parked, never ahead of it
+  if (!park_.empty()) return 0;  // behind what is parked, never ahead of it
   const IoResult r = transport_.writev(iov);
   if (r.status == IoStatus::Ok) return static_cast<ssize_t>(r.bytes);
   return r.status == IoStatus::WouldBlock ? 0 : -1;
@@ -88,7 +58,7 @@ ssize_t SocketWriter::send_nowait(std::span<const iovec> iov) {
 
 ssize_t SocketWriter::send_file_nowait(int in_fd, off_t offset, std::size_t count) {
   if (gate_ && !gate_->may_send()) return -1;
-  if (park_ && !park_->empty()) return 0;
+  if (!park_.empty()) return 0;
   std::size_t sent = 0;
   while (sent < count) {
     const IoResult r = transport_.sendfile(in_fd, &offset, count - sent);
@@ -100,17 +70,12 @@ ssize_t SocketWriter::send_file_nowait(int in_fd, off_t offset, std::size_t coun
 }
 
 bool SocketWriter::send_file(int in_fd, off_t offset, std::size_t count) {
-  if (gate_ && !gate_->may_send()) return false;
-  while (count > 0) {
-    const IoResult r = transport_.sendfile(in_fd, &offset, count);
-    if (r.status == IoStatus::WouldBlock) {
-      if (!wait_writable()) return false;
-      continue;
-    }
-    if (r.status != IoStatus::Ok) return false;
-    if (r.bytes == 0) return false;  // file shorter than promised: the body is incomplete
-    count -= r.bytes;
-  }
+  const ssize_t sent = send_file_nowait(in_fd, offset, count);
+  if (sent < 0) return false;
+  const auto done = static_cast<std::size_t>(sent);
+  // ParkedBytes holds one file: a second would replace the first's unwritten rest.
+  GTHREADD_ASSERT(done == count || park_.count == 0, "a second file parked behind the first");
+  park_.add_file(in_fd, offset + static_cast<off_t>(done), count - done);
   return true;
 }
 

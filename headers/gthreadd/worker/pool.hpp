@@ -79,6 +79,8 @@ class Pool {
   void nudge(Clock::time_point now) { run_queue_.nudge(now); }
   // False while stopping or under --max-requests: the loop must hear of every return.
   void set_quiet_returns(bool allowed) { quiet_allowed_.store(allowed, std::memory_order_release); }
+  // --timeout (30 s at least) as the loop's no-progress limit for parked responses
+  // (event_loop_writing.cpp); the pool itself does not use it (its writers never wait).
   [[nodiscard]] std::chrono::milliseconds send_timeout() const noexcept { return send_timeout_; }
   // Loop thread, once every pool thread is past --request-timeout (wedged): the requests
   // waiting for a thread, which none will start before the worker is replaced, are

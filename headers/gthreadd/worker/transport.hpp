@@ -3,7 +3,7 @@
 // socket. The plain socket is the first implementation; TLS (tls::TlsTransport) the second,
 // and the HTTP code (http_connection, socket_writer) does not change for it. Every call is
 // non-blocking and retries EINTR itself; waiting is the caller's business (epoll on the
-// loop, poll in SocketWriter). One virtual call per system call, never per byte.
+// loop, a bounded poll in send_final_answer). One virtual call per system call, never per byte.
 //
 // Threads: a connection's transport is used by whichever thread owns the connection (the
 // loop, or the pool thread running its request), never by two at once.
