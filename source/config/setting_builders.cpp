@@ -98,8 +98,10 @@ SettingSpec integer(std::string_view name, std::string_view flags, std::string_v
 
 SettingSpec decimal(std::string_view name, std::string_view flags, std::string_view help,
                     double Settings::*field) {
+  // Capped like the per-request limits: "inf" or 1e300 would overflow the deadline's
+  // integer milliseconds (undefined behaviour) instead of meaning "never".
   return seconds(name, flags, help, field,
-                 {0, false, std::numeric_limits<double>::infinity(), "a number of seconds > 0"});
+                 {0, false, 1e9, "a number of seconds > 0 (at most 1e9)"});
 }
 
 // Per-request time limits (issue 13): not gunicorn settings (gunicorn's gthread has no

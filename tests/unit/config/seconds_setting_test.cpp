@@ -5,7 +5,8 @@
 #include "gthreadd/config/setting_table.hpp"
 
 // The SECONDS rows (config/setting_builders.cpp): --header-timeout takes seconds > 0,
-// --request-timeout seconds >= 0 where 0 is off, at most 1e9; each refusal names its range.
+// --request-timeout seconds >= 0 where 0 is off, both at most 1e9 (an infinite header
+// timeout overflowed the deadline arithmetic); each refusal names its range.
 namespace gthreadd::config {
 namespace {
 
@@ -15,15 +16,15 @@ std::string apply(std::string_view setting, std::string_view text, Settings& s) 
   return spec ? spec->apply(s, text) : "unknown setting";
 }
 
-TEST(SecondsSetting, PositiveSecondsRefusesZeroNegativeAndNan) {
+TEST(SecondsSetting, PositiveSecondsRefusesZeroNegativeNanAndInfinity) {
   Settings s;
   EXPECT_EQ(apply("header_timeout", "2.5", s), "");
   EXPECT_DOUBLE_EQ(s.header_timeout, 2.5);
   EXPECT_EQ(apply("header_timeout", "0.001", s), "");
   EXPECT_DOUBLE_EQ(s.header_timeout, 0.001);
-  for (const char* bad : {"0", "-1", "nan", "abc", ""})
+  for (const char* bad : {"0", "-1", "nan", "abc", "", "inf", "1e300", "1.5e9"})
     EXPECT_EQ(apply("header_timeout", bad, s),
-              "'" + std::string(bad) + "' is not a number of seconds > 0")
+              "'" + std::string(bad) + "' is not a number of seconds > 0 (at most 1e9)")
         << bad;
   EXPECT_DOUBLE_EQ(s.header_timeout, 0.001);  // a refused value changes nothing
 }
