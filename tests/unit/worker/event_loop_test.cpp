@@ -205,10 +205,13 @@ TEST(EventLoop, EightNonReadingClientsHoldNoPoolThread) {
     const Response big = clients[i].read_response();
     EXPECT_EQ(big.status, 200);
     EXPECT_EQ(big.body, std::string(size, 'x'));
+    if (i == 0) {
+      // Kept alive after a parked response: the next request on the same connection is
+      // served (asked at once, well within --keep-alive however slow the build is).
+      ASSERT_TRUE(clients[0].get("/again"));
+      EXPECT_EQ(clients[0].read_response().body, "/again 0");
+    }
   }
-  // Kept alive after a parked response: the next request on the same connection is served.
-  ASSERT_TRUE(clients[0].get("/again"));
-  EXPECT_EQ(clients[0].read_response().body, "/again 0");
 }
 
 // A streamed response parks between pieces: the iterator goes on (resume) only once the
