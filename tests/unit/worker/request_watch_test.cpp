@@ -13,32 +13,12 @@
 #include <thread>
 
 #include "gthreadd/core/unique_fd.hpp"
+#include "socket_pair.hpp"
 
 namespace gthreadd::worker {
 namespace {
 
-struct Pair {
-  core::UniqueFd server;
-  core::UniqueFd client;
-  Pair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    server.reset(fds[0]);
-    client.reset(fds[1]);
-  }
-  // Everything until EOF, waiting up to 10 s.
-  std::string read_to_eof() {
-    std::string out;
-    for (;;) {
-      pollfd p{client.get(), POLLIN, 0};
-      if (::poll(&p, 1, 10'000) <= 0) return out + "<timeout>";
-      char buf[4096];
-      const ssize_t n = ::read(client.get(), buf, sizeof buf);
-      if (n <= 0) return out;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-};
+using Pair = testing::SocketPair;
 
 config::Settings with_timeout(double seconds) {
   config::Settings s;

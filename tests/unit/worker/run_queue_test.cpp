@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gthreadd/core/unique_fd.hpp"
@@ -146,14 +147,15 @@ TEST(RunQueue, ARequestBehindAComputingThreadWaitsForItInsteadOfWakingAnother) {
   EXPECT_EQ(threads.taker(2), computing) << "the busy thread takes the next request";
 }
 
-TEST(RunQueue, ARequestBehindABlockedThreadIsTakenByAnIdleOneAfterTheGrace) {
-  RunQueue queue(2);
+// Request 1 does `work` on one thread of two; request 2 is pushed behind it while the loop
+// runs. The threads that took them (-1: request 2 was not taken within 10 s).
+std::pair<int, int> takers_behind(RunQueue& queue, Threads::Work work) {
   Threads threads(queue, 2);
   wait_idle(threads, queue, 100);
-  threads.work_for(1, Threads::Work::Block);
+  threads.work_for(1, work);
   queue.push(request(1), Clock::now());
-  const int blocked = threads.taker(1);
-  ASSERT_NE(blocked, -1);
+  const int first = threads.taker(1);
+  EXPECT_NE(first, -1);
   queue.push(request(2), Clock::now());
   std::atomic<bool> taken{false};
   std::thread loop([&] { run_loop_for(queue, 10s, &taken); });
@@ -161,25 +163,19 @@ TEST(RunQueue, ARequestBehindABlockedThreadIsTakenByAnIdleOneAfterTheGrace) {
   taken.store(true);
   threads.release();
   loop.join();
+  return {first, second};
+}
+
+TEST(RunQueue, ARequestBehindABlockedThreadIsTakenByAnIdleOneAfterTheGrace) {
+  RunQueue queue(2);
+  const auto [blocked, second] = takers_behind(queue, Threads::Work::Block);
   EXPECT_NE(second, -1) << "a request waited behind a blocked thread while one idled";
   EXPECT_NE(second, blocked);
 }
 
 TEST(RunQueue, ALongComputationHoldsWhatWaitsBehindItOnlyForTheHoldLimit) {
   RunQueue queue(2, RunQueue::Timing{500us, 5ms, 50ms});
-  Threads threads(queue, 2);
-  wait_idle(threads, queue, 100);
-  threads.work_for(1, Threads::Work::Compute);  // until released: "forever"
-  queue.push(request(1), Clock::now());
-  const int computing = threads.taker(1);
-  ASSERT_NE(computing, -1);
-  queue.push(request(2), Clock::now());
-  std::atomic<bool> taken{false};
-  std::thread loop([&] { run_loop_for(queue, 10s, &taken); });
-  const int second = threads.taker(2);
-  taken.store(true);
-  threads.release();
-  loop.join();
+  const auto [computing, second] = takers_behind(queue, Threads::Work::Compute);  // "forever"
   EXPECT_NE(second, -1) << "a request waited for a computation that does not end";
   EXPECT_NE(second, computing);
 }

@@ -11,31 +11,14 @@
 #include <string>
 
 #include "gthreadd/core/unique_fd.hpp"
+#include "socket_pair.hpp"
 
 namespace gthreadd::worker {
 namespace {
 
-struct Pair {
-  core::UniqueFd server;
-  core::UniqueFd client;
-  Pair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    server.reset(fds[0]);
-    client.reset(fds[1]);
-    const int small = 4096;  // the kernel doubles it, and still far below the bodies here
-    ::setsockopt(server.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-  }
-  // What the socket holds for the client now, without waiting.
-  std::string drain() {
-    std::string out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(client.get(), buf, sizeof buf)) > 0)
-      out.append(buf, static_cast<std::size_t>(n));
-    return out;
-  }
-};
+using Pair = testing::SocketPair;
+// A send buffer far below the bodies here (the kernel doubles it).
+constexpr int kSmallBuffer = 4096;
 
 std::string body_of(std::size_t size) {
   std::string body(size, '\0');
@@ -54,7 +37,7 @@ std::string parked_iov(const wsgi::ParkedBytes& park) {
 iovec as_iov(const std::string& s) { return {const_cast<char*>(s.data()), s.size()}; }
 
 TEST(SocketWriter, WhatFitsIsWrittenAndNothingParked) {
-  Pair pair;
+  Pair pair(kSmallBuffer);
   SocketTransport io(pair.server.get());
   wsgi::ParkedBytes park;
   SocketWriter writer(io, park);
@@ -68,7 +51,7 @@ TEST(SocketWriter, WhatFitsIsWrittenAndNothingParked) {
 }
 
 TEST(SocketWriter, WhatTheSocketDoesNotTakeIsParkedInOrderAndLaterBytesFollowIt) {
-  Pair pair;
+  Pair pair(kSmallBuffer);
   SocketTransport io(pair.server.get());
   wsgi::ParkedBytes park;
   SocketWriter writer(io, park);
@@ -88,7 +71,7 @@ TEST(SocketWriter, WhatTheSocketDoesNotTakeIsParkedInOrderAndLaterBytesFollowIt)
 }
 
 TEST(SocketWriter, TheUntakenRestOfAFileIsParkedByReference) {
-  Pair pair;
+  Pair pair(kSmallBuffer);
   SocketTransport io(pair.server.get());
   wsgi::ParkedBytes park;
   SocketWriter writer(io, park);
@@ -114,7 +97,7 @@ TEST(SocketWriter, TheUntakenRestOfAFileIsParkedByReference) {
 }
 
 TEST(SocketWriter, APeerThatWentAwayFailsTheWrite) {
-  Pair pair;
+  Pair pair(kSmallBuffer);
   SocketTransport io(pair.server.get());
   wsgi::ParkedBytes park;
   SocketWriter writer(io, park);
