@@ -180,6 +180,22 @@ TEST(RunQueue, ALongComputationHoldsWhatWaitsBehindItOnlyForTheHoldLimit) {
   EXPECT_NE(second, computing);
 }
 
+TEST(RunQueue, ACrowdedWorkerWakesAnIdleThreadAtOnceAsBefore) {
+  RunQueue queue(2, kNoHoldLimit);
+  queue.set_crowded(true);  // more connections than threads: its threads yield for work
+  Threads threads(queue, 2);
+  wait_idle(threads, queue, 100);
+  threads.work_for(1, Threads::Work::Compute);
+  queue.push(request(1), Clock::now());
+  const int computing = threads.taker(1);
+  ASSERT_NE(computing, -1);
+  queue.push(request(2), Clock::now());  // no loop, no nudge: the push itself wakes
+  const int second = threads.taker(2);
+  threads.release();
+  EXPECT_NE(second, -1);
+  EXPECT_NE(second, computing);
+}
+
 TEST(RunQueue, NothingIsDeferredWhileEveryThreadIsBusy) {
   RunQueue queue(1);
   Threads threads(queue, 1);
