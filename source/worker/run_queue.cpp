@@ -67,6 +67,8 @@ void RunQueue::push(std::unique_ptr<Connection> conn, Clock::time_point now) {
 
 void RunQueue::defer(Clock::time_point check_at, Clock::time_point wake_at) {
   if (deferred_.load(std::memory_order_relaxed)) return;  // the earlier check stands
+  // Never wake the loop before nudge() will look: it would spin on zero timeouts until then.
+  wake_at = std::max(wake_at, check_at);
   check_at_.store(check_at.time_since_epoch().count(), std::memory_order_relaxed);
   wake_at_.store(wake_at.time_since_epoch().count(), std::memory_order_relaxed);
   deferred_.store(true, std::memory_order_release);
