@@ -120,11 +120,11 @@ void RunQueue::nudge(Clock::time_point now) {
     }
     // A thread that computes, or one woken that has not run yet: a thread woken now would
     // wait behind it for the CPU and the GIL. Checked again at the loop's next wake-up
-    // after a grace, and by a timer when the hold ends.
+    // after a grace, or when the hold ends if sooner, and by a timer then.
     auto hold = held_until(now);
     if (notified_ > 0) hold = std::max(hold, now + timing_.recheck);
     if (hold > now) {
-      defer(now + timing_.grace, hold);
+      defer(std::min(now + timing_.grace, hold), hold);
       return;
     }
     wake = std::min(items_.size(), spare());

@@ -196,9 +196,9 @@ TEST(RunQueue, ACrowdedWorkerWakesAnIdleThreadAtOnceAsBefore) {
   EXPECT_NE(second, computing);
 }
 
-// A computing thread close to its hold limit: the loop is not asked to wake before nudge()
-// will look again (it would spin on zero timeouts until then).
-TEST(RunQueue, TheLoopIsNeverAskedToWakeBeforeTheNextCheck) {
+// A computing thread with less of its hold left than a grace: the loop looks again when the
+// hold ends, neither a grace later nor before its next look (it would spin on zero timeouts).
+TEST(RunQueue, TheLoopLooksAgainWhenTheHoldEnds) {
   RunQueue queue(2, RunQueue::Timing{50ms, 50ms, 1ms});
   Threads threads(queue, 2);
   wait_idle(threads, queue, 100);
@@ -206,13 +206,12 @@ TEST(RunQueue, TheLoopIsNeverAskedToWakeBeforeTheNextCheck) {
   queue.push(request(1), Clock::now());
   ASSERT_NE(threads.taker(1), -1);
   queue.push(request(2), Clock::now());
-  // Past the grace: nudge() looks, the thread runs with under 1 ms of its hold used (the
-  // first look starts the count), so it holds until ~1 ms from now; the next look is a grace
-  // (50 ms) away, and the loop's wake-up must not come before it.
+  // Past the grace: nudge() looks; the thread runs, and its hold (1 ms of CPU, counted from
+  // this first look) ends 1 ms from now.
   const auto look = Clock::now() + 60ms;
   queue.nudge(look);
   EXPECT_EQ(threads.taker(2, 0ms), -1);  // held: the thread computes
-  EXPECT_GE(queue.nudge_at(), look + 50ms);
+  EXPECT_EQ(queue.nudge_at(), look + 1ms);
   threads.release();
 }
 
